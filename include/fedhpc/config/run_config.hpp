@@ -1,0 +1,94 @@
+#pragma once
+/// Typed run configuration: the only place option values live after parsing.
+/// Defaults here are the documented defaults (docs/config.md, `fedhpc --help`).
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace fedhpc {
+
+/// [run] — identity of the run and its output.
+struct RunSection {
+  std::uint64_t seed = 1;              ///< keys every random stream
+  std::string output = "results/fedhpc.h5";  ///< results file (HDF5)
+  bool overwrite = false;              ///< replace an existing results file
+  int eval_every = 5;                  ///< test evaluation every k rounds (and the last)
+  int snapshot_every = 0;              ///< /model snapshot every k rounds (0 = final only)
+  bool progress = true;                ///< rank 0 prints one line per round
+};
+
+enum class DataSource { kFashionMnist, kHdf5, kSynthetic };
+enum class PartitionKind { kIid, kDirichlet, kShards, kQuantity };
+
+/// [data] — dataset and its split over clients.
+struct DataSection {
+  DataSource source = DataSource::kFashionMnist;
+  std::string path = "/usr/share/datasets/fashion-mnist";  ///< IDX dir or HDF5 file
+  int num_clients = 1000;
+  PartitionKind partition = PartitionKind::kDirichlet;
+  double alpha = 0.5;              ///< Dirichlet concentration (label skew)
+  int classes_per_client = 2;      ///< shards partitioner
+  double quantity_sigma = 1.0;     ///< lognormal sigma of client sizes (quantity skew)
+  int min_samples = 2;             ///< every client gets at least this many examples
+  double synthetic_alpha = 1.0;    ///< FedProx Synthetic(alpha, beta): model heterogeneity
+  double synthetic_beta = 1.0;     ///< FedProx Synthetic(alpha, beta): data heterogeneity
+  int synthetic_test_size = 10000; ///< test examples of the synthetic dataset
+};
+
+enum class Arch { kMlp, kLeNet5 };
+
+/// [model]
+struct ModelSection {
+  Arch arch = Arch::kLeNet5;
+  std::vector<int> hidden = {200, 200};  ///< MLP hidden widths
+};
+
+enum class BudgetDist { kFixed, kUniform, kLogNormal };
+enum class OverBudget { kSkip, kAllow };
+
+/// [client] — local training and device constraints.
+struct ClientSection {
+  double lr = 0.05;
+  double momentum = 0.0;
+  double weight_decay = 0.0;
+  int epochs = 1;          ///< local epochs (used when steps == 0)
+  int steps = 0;           ///< local minibatch steps (overrides epochs when > 0)
+  int batch_size = 16;
+  double prox_mu = 0.0;    ///< FedProx proximal coefficient
+  double dropout = 0.0;    ///< probability a sampled client drops out
+  BudgetDist budget = BudgetDist::kFixed;
+  double budget_mb = 64.0;       ///< fixed budget; median for lognormal
+  double budget_min_mb = 1.0;    ///< uniform lower bound
+  double budget_max_mb = 64.0;   ///< uniform upper bound
+  double budget_sigma = 0.5;     ///< lognormal sigma
+  OverBudget over_budget = OverBudget::kSkip;
+};
+
+enum class ServerOpt { kFedAvg, kFedAvgM, kFedAdam, kFedYogi };
+
+/// [server] — rounds, sampling and the server optimizer.
+struct ServerSection {
+  int rounds = 100;
+  int clients_per_round = 0;       ///< count (takes precedence when > 0)
+  double client_fraction = 0.05;   ///< fraction of clients when clients_per_round == 0
+  ServerOpt optimizer = ServerOpt::kFedAvg;
+  double lr = 1.0;
+  double momentum = 0.9;  ///< FedAvgM
+  double beta1 = 0.9;     ///< FedAdam/FedYogi
+  double beta2 = 0.99;    ///< FedAdam/FedYogi
+  double tau = 1e-3;      ///< FedAdam/FedYogi adaptivity
+};
+
+/// The whole run.
+struct RunConfig {
+  RunSection run;
+  DataSection data;
+  ModelSection model;
+  ClientSection client;
+  ServerSection server;
+
+  /// Number of clients sampled per round.
+  int clients_per_round() const;
+};
+
+}  // namespace fedhpc

@@ -1,0 +1,56 @@
+#pragma once
+/// Error taxonomy: one base, split by who must act on the failure.
+#include <stdexcept>
+#include <string>
+
+namespace fedhpc {
+
+/// Process exit codes (documented in docs/cli.md).
+enum ExitCode : int {
+  kExitOk = 0,
+  kExitRuntime = 1,   ///< IoError, CommError, InternalError
+  kExitUsage = 2,     ///< ConfigError: bad option, key, value or input file
+};
+
+/// Base of every fedhpc exception.
+class Error : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+/// The user must fix an input: a config key, a value, a data file. Exit code 2.
+class ConfigError : public Error {
+ public:
+  ConfigError(std::string key, const std::string& message)
+      : Error(key.empty() ? message : key + ": " + message), key_(std::move(key)) {}
+  const std::string& key() const noexcept { return key_; }
+
+ private:
+  std::string key_;
+};
+
+/// Reading or writing a file failed at run time (disk, permissions, HDF5).
+class IoError : public Error {
+ public:
+  using Error::Error;
+};
+
+/// An MPI call failed.
+class CommError : public Error {
+ public:
+  using Error::Error;
+};
+
+/// A broken invariant inside fedhpc: a bug, please report it.
+class InternalError : public Error {
+ public:
+  explicit InternalError(const std::string& what)
+      : Error("internal error (please report): " + what) {}
+};
+
+/// Throws InternalError with `what` when `cond` is false.
+inline void expects(bool cond, const char* what) {
+  if (!cond) throw InternalError(what);
+}
+
+}  // namespace fedhpc
