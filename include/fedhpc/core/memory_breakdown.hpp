@@ -1,0 +1,17 @@
+#pragma once
+/// Explicit device-memory model of one client step (bytes per component).
+#include <cstdint>
+
+namespace fedhpc {
+
+/// Peak memory of a client's local step, by component.
+struct MemoryBreakdown {
+  std::uint64_t params = 0;       ///< stored parameters (compressed size when compressed)
+  std::uint64_t decoded = 0;      ///< transient decoded working buffers
+  std::uint64_t activations = 0;  ///< activations kept for backprop + batch input/output
+  std::uint64_t gradients = 0;    ///< gradient buffers
+  std::uint64_t optimizer = 0;    ///< optimizer state (momentum, proximal anchor)
+  std::uint64_t total() const { return params + decoded + activations + gradients + optimizer; }
+};
+
+}  // namespace fedhpc

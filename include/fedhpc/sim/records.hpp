@@ -1,0 +1,52 @@
+#pragma once
+/// What one round produces: one row per sampled client and one summary row.
+#include <cstdint>
+
+namespace fedhpc::sim {
+
+/// Outcome of a sampled client (stored as /clients/status).
+enum class ClientStatus : std::int32_t {
+  kCompleted = 0,   ///< trained and aggregated
+  kDropped = 1,     ///< dropped out after receiving the model (client.dropout)
+  kOverBudget = 2,  ///< modelled peak memory above its budget, skipped (client.over_budget = skip)
+  kDiverged = 3,    ///< produced a non-finite update, not aggregated
+};
+
+/// One row of /clients.
+struct ClientRecord {
+  std::int64_t round = 0;
+  std::int64_t client_id = 0;
+  std::int64_t num_samples = 0;
+  std::int32_t status = 0;
+  std::int32_t over_budget = 0;       ///< 1 if peak memory > budget (whatever the policy)
+  double train_loss = 0.0;            ///< mean loss over the examples of the local steps (NaN if not trained)
+  std::int64_t steps = 0;
+  std::int64_t bytes_up = 0;
+  std::int64_t bytes_down = 0;
+  std::int64_t peak_memory_bytes = 0;
+  std::int64_t memory_budget_bytes = 0;
+  double flops = 0.0;
+};
+
+/// One row of /rounds.
+struct RoundRecord {
+  std::int64_t round = 0;
+  double test_accuracy = 0.0;  ///< NaN when not evaluated this round
+  double test_loss = 0.0;      ///< NaN when not evaluated this round
+  double train_loss = 0.0;     ///< sample-weighted mean over completed clients
+  std::int64_t clients_sampled = 0;
+  std::int64_t clients_completed = 0;
+  std::int64_t clients_dropped = 0;
+  std::int64_t clients_over_budget = 0;
+  std::int64_t clients_diverged = 0;
+  std::int64_t bytes_up = 0;
+  std::int64_t bytes_down = 0;
+  std::int64_t examples = 0;          ///< training examples processed (with repetition)
+  double flops = 0.0;                 ///< client FLOPs of the round
+  std::int64_t peak_memory_max = 0;   ///< largest client peak memory among the sampled
+  double density = 1.0;               ///< fraction of non-zero model parameters
+  double wall_seconds = 0.0;          ///< elapsed since the start of the run (timing)
+  double round_seconds = 0.0;         ///< duration of the round (timing)
+};
+
+}  // namespace fedhpc::sim

@@ -1,0 +1,57 @@
+#pragma once
+/// The federated round loop (docs/design.md, "One round, as data").
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "fedhpc/comm/communicator.hpp"
+#include "fedhpc/comm/exact_sum.hpp"
+#include "fedhpc/config/run_config.hpp"
+#include "fedhpc/data/dataset.hpp"
+#include "fedhpc/model/network.hpp"
+#include "fedhpc/sim/evaluator.hpp"
+#include "fedhpc/sim/recorder.hpp"
+#include "fedhpc/sim/server_optimizer.hpp"
+#include "fedhpc/train/local_trainer.hpp"
+
+namespace fedhpc::sim {
+
+/// A whole run: set up by the constructor (which validates inputs and may
+/// throw ConfigError before any output exists), executed by run().
+class Simulation {
+ public:
+  Simulation(const RunConfig& cfg, std::string effective_ini, const comm::Communicator& comm);
+  ~Simulation();
+  /// Runs every round, writes the results file and commits it.
+  void run();
+  /// Aggregate throughput of the last run() (for the closing summary).
+  struct Summary {
+    double seconds = 0.0;
+    double final_accuracy = 0.0;
+    std::int64_t client_updates = 0;
+  };
+  const Summary& summary() const { return summary_; }
+
+ private:
+  RoundRecord run_round(int round, std::vector<std::int64_t>& my_rows,
+                        std::vector<ClientRecord>& mine);
+  void print_progress(const RoundRecord& r) const;
+
+  RunConfig cfg_;
+  std::string effective_ini_;
+  const comm::Communicator* comm_;
+  std::unique_ptr<data::FederatedDataset> data_;
+  std::unique_ptr<model::Network> net_;
+  std::unique_ptr<train::LocalTrainer> trainer_;
+  std::unique_ptr<ServerOptimizer> server_;
+  std::unique_ptr<Evaluator> evaluator_;
+  std::vector<int> owner_;                 // (num_clients) rank of each client
+  std::vector<std::uint64_t> budget_;      // (num_clients) bytes
+  std::vector<float> model_;               // (P) server model, replicated
+  std::vector<float> local_;               // (P) client working model
+  std::vector<comm::Fixed> acc_;           // (P + tail) exact round accumulator
+  std::vector<double> delta_;              // (P) mean update
+  Summary summary_;
+};
+
+}  // namespace fedhpc::sim

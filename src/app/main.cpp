@@ -1,0 +1,81 @@
+// fedhpc command-line entry point: parse, set up, run; map errors to exit codes.
+#include <mpi.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <memory>
+#include <string>
+
+#include "fedhpc/comm/collectives.hpp"
+#include "fedhpc/comm/environment.hpp"
+#include "fedhpc/config/options.hpp"
+#include "fedhpc/core/error.hpp"
+#include "fedhpc/io/output_path.hpp"
+#include "fedhpc/sim/simulation.hpp"
+#include "fedhpc/version.hpp"
+
+namespace {
+
+void report(const fedhpc::comm::Communicator& comm, const std::string& message) {
+  std::fprintf(stderr, "[rank %d/%d] fedhpc: %s\n", comm.rank(), comm.size(), message.c_str());
+  std::fflush(stderr);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  using namespace fedhpc;
+  comm::Environment env(argc, argv);
+  comm::Communicator world(MPI_COMM_WORLD);
+
+  // Set-up: every rank parses and opens the inputs. Failures are agreed on
+  // collectively so that exactly one rank prints one line and all exit alike.
+  ParsedArgs args;
+  std::unique_ptr<sim::Simulation> simulation;
+  int code = kExitOk;
+  std::string message;
+  try {
+    args = parse_args(argc, argv);
+    if (!args.help && !args.version) {
+      io::check_output_path(args.config.run.output, args.config.run.overwrite);
+      simulation = std::make_unique<sim::Simulation>(args.config, args.effective_ini, world);
+    }
+  } catch (const ConfigError& e) {
+    code = kExitUsage;
+    message = e.what();
+  } catch (const std::exception& e) {
+    code = kExitRuntime;
+    message = e.what();
+  }
+  const int worst = comm::allreduce_max(world, code);
+  if (worst != kExitOk) {
+    const int reporter = -comm::allreduce_max(world, code == worst ? -world.rank() : -world.size());
+    if (world.rank() == reporter) report(world, message);
+    return worst;
+  }
+  if (args.help || args.version) {
+    if (world.rank() == 0) {
+      if (args.help) std::fputs(help_text().c_str(), stdout);
+      else std::printf("fedhpc %s (git %s)\n", kVersion, kGitSha);
+    }
+    return kExitOk;
+  }
+
+  // The run: a failure may hit one rank only, so it ends the whole job.
+  try {
+    simulation->run();
+    if (world.rank() == 0 && args.config.run.progress) {
+      const auto& s = simulation->summary();
+      std::printf("done: %lld client updates in %.1fs, final test accuracy %.2f%%, results in %s\n",
+                  static_cast<long long>(s.client_updates), s.seconds, 100.0 * s.final_accuracy,
+                  args.config.run.output.c_str());
+    }
+  } catch (const std::exception& e) {
+    report(world, e.what());
+    std::error_code ec;
+    std::filesystem::remove(args.config.run.output + ".part", ec);
+    if (world.size() > 1) world.abort(kExitRuntime);
+    return kExitRuntime;
+  }
+  return kExitOk;
+}

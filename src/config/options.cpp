@@ -1,0 +1,353 @@
+#include "fedhpc/config/options.hpp"
+
+#include <boost/program_options.hpp>
+
+#include <algorithm>
+#include <charconv>
+#include <cmath>
+#include <fstream>
+#include <functional>
+#include <map>
+#include <sstream>
+
+#include "fedhpc/core/error.hpp"
+
+namespace po = boost::program_options;
+
+namespace fedhpc {
+
+int RunConfig::clients_per_round() const {
+  if (server.clients_per_round > 0) return server.clients_per_round;
+  const double k = std::round(server.client_fraction * data.num_clients);
+  return std::max(1, static_cast<int>(k));
+}
+
+namespace {
+
+// ---- value parsers: each names the key and what was expected -------------
+
+std::string trim(const std::string& s) {
+  const auto b = s.find_first_not_of(" \t\r\n");
+  if (b == std::string::npos) return {};
+  const auto e = s.find_last_not_of(" \t\r\n");
+  return s.substr(b, e - b + 1);
+}
+
+long long parse_int(const std::string& key, const std::string& raw, long long lo, long long hi) {
+  const std::string s = trim(raw);
+  long long v = 0;
+  const auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+  if (ec != std::errc() || p != s.data() + s.size() || s.empty())
+    throw ConfigError(key, "expected an integer in [" + std::to_string(lo) + ", " +
+                               std::to_string(hi) + "], got '" + raw + "'");
+  if (v < lo || v > hi)
+    throw ConfigError(key, "value " + s + " is out of range, expected [" + std::to_string(lo) +
+                               ", " + std::to_string(hi) + "]");
+  return v;
+}
+
+std::string fmt(double v) {
+  std::ostringstream o;
+  o << v;
+  return o.str();
+}
+
+/// Real in [lo, hi] (or (lo, hi] when lo_open).
+double parse_real(const std::string& key, const std::string& raw, double lo, double hi,
+                  bool lo_open = false) {
+  const std::string s = trim(raw);
+  double v = 0;
+  const auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+  const std::string range = std::string(lo_open ? "(" : "[") + fmt(lo) + ", " + fmt(hi) + "]";
+  if (ec != std::errc() || p != s.data() + s.size() || s.empty() || !std::isfinite(v))
+    throw ConfigError(key, "expected a number in " + range + ", got '" + raw + "'");
+  if (v < lo || v > hi || (lo_open && v == lo))
+    throw ConfigError(key, "value " + s + " is out of range, expected " + range);
+  return v;
+}
+
+bool parse_bool(const std::string& key, const std::string& raw) {
+  std::string s = trim(raw);
+  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return std::tolower(c); });
+  if (s == "true" || s == "1" || s == "yes" || s == "on") return true;
+  if (s == "false" || s == "0" || s == "no" || s == "off") return false;
+  throw ConfigError(key, "expected true or false, got '" + raw + "'");
+}
+
+template <class E>
+E parse_enum(const std::string& key, const std::string& raw,
+             std::initializer_list<std::pair<const char*, E>> names) {
+  const std::string s = trim(raw);
+  std::string valid;
+  for (const auto& [name, value] : names) {
+    if (s == name) return value;
+    valid += valid.empty() ? name : std::string(", ") + name;
+  }
+  throw ConfigError(key, "expected one of {" + valid + "}, got '" + raw + "'");
+}
+
+std::vector<int> parse_int_list(const std::string& key, const std::string& raw, int lo, int hi) {
+  std::vector<int> out;
+  std::stringstream ss(raw);
+  std::string item;
+  while (std::getline(ss, item, ',')) out.push_back(static_cast<int>(parse_int(key, item, lo, hi)));
+  if (out.empty() || trim(raw).empty())
+    throw ConfigError(key, "expected a comma-separated list of integers in [" +
+                               std::to_string(lo) + ", " + std::to_string(hi) + "], got '" + raw +
+                               "'");
+  return out;
+}
+
+// ---- the option table ------------------------------------------------------
+
+struct Option {
+  const char* key;
+  const char* default_value;
+  const char* help;
+  std::function<void(RunConfig&, const std::string& key, const std::string& value)> apply;
+};
+
+constexpr long long kMaxInt = 2147483647;
+
+const std::vector<Option>& option_table() {
+  using S = const std::string&;
+  static const std::vector<Option> table = {
+      // [run]
+      {"run.seed", "1", "seed of every random stream (uint64)",
+       [](RunConfig& c, S k, S v) {
+         c.run.seed = static_cast<std::uint64_t>(parse_int(k, v, 0, 9223372036854775807LL));
+       }},
+      {"run.output", "results/fedhpc.h5", "results file (HDF5); its directory must exist",
+       [](RunConfig& c, S k, S v) {
+         if (trim(v).empty()) throw ConfigError(k, "expected a file path, got an empty value");
+         c.run.output = trim(v);
+       }},
+      {"run.overwrite", "false", "replace an existing results file (only once the run succeeds)",
+       [](RunConfig& c, S k, S v) { c.run.overwrite = parse_bool(k, v); }},
+      {"run.eval_every", "5", "evaluate on the test set every k rounds (and after the last)",
+       [](RunConfig& c, S k, S v) { c.run.eval_every = parse_int(k, v, 1, kMaxInt); }},
+      {"run.snapshot_every", "0", "store the server model every k rounds in /model (0: final only)",
+       [](RunConfig& c, S k, S v) { c.run.snapshot_every = parse_int(k, v, 0, kMaxInt); }},
+      {"run.progress", "true", "rank 0 prints one progress line per round",
+       [](RunConfig& c, S k, S v) { c.run.progress = parse_bool(k, v); }},
+      // [data]
+      {"data.source", "fashion_mnist", "fashion_mnist | hdf5 | synthetic",
+       [](RunConfig& c, S k, S v) {
+         c.data.source = parse_enum<DataSource>(k, v,
+                                                {{"fashion_mnist", DataSource::kFashionMnist},
+                                                 {"hdf5", DataSource::kHdf5},
+                                                 {"synthetic", DataSource::kSynthetic}});
+       }},
+      {"data.path", "/usr/share/datasets/fashion-mnist",
+       "Fashion-MNIST IDX directory, or HDF5 file (flat /train,/test or per-client /clients/<id>)",
+       [](RunConfig& c, S k, S v) { c.data.path = trim(v); }},
+      {"data.num_clients", "1000", "number of simulated clients",
+       [](RunConfig& c, S k, S v) { c.data.num_clients = parse_int(k, v, 1, 100000000); }},
+      {"data.partition", "dirichlet", "iid | dirichlet (label skew) | shards (k classes) | quantity",
+       [](RunConfig& c, S k, S v) {
+         c.data.partition = parse_enum<PartitionKind>(k, v,
+                                                      {{"iid", PartitionKind::kIid},
+                                                       {"dirichlet", PartitionKind::kDirichlet},
+                                                       {"shards", PartitionKind::kShards},
+                                                       {"quantity", PartitionKind::kQuantity}});
+       }},
+      {"data.alpha", "0.5", "Dirichlet concentration of the label skew (> 0)",
+       [](RunConfig& c, S k, S v) { c.data.alpha = parse_real(k, v, 0.0, 1e6, true); }},
+      {"data.classes_per_client", "2", "classes per client for partition = shards",
+       [](RunConfig& c, S k, S v) { c.data.classes_per_client = parse_int(k, v, 1, 100000); }},
+      {"data.quantity_sigma", "1.0", "lognormal sigma of client sizes for partition = quantity",
+       [](RunConfig& c, S k, S v) { c.data.quantity_sigma = parse_real(k, v, 0.0, 10.0); }},
+      {"data.min_samples", "2", "every client holds at least this many training examples",
+       [](RunConfig& c, S k, S v) { c.data.min_samples = parse_int(k, v, 1, kMaxInt); }},
+      {"data.synthetic_alpha", "1.0", "FedProx Synthetic(alpha, beta): model heterogeneity",
+       [](RunConfig& c, S k, S v) { c.data.synthetic_alpha = parse_real(k, v, 0.0, 100.0); }},
+      {"data.synthetic_beta", "1.0", "FedProx Synthetic(alpha, beta): data heterogeneity",
+       [](RunConfig& c, S k, S v) { c.data.synthetic_beta = parse_real(k, v, 0.0, 100.0); }},
+      {"data.synthetic_test_size", "10000", "test examples of the synthetic dataset",
+       [](RunConfig& c, S k, S v) {
+         c.data.synthetic_test_size = parse_int(k, v, 1, 100000000);
+       }},
+      // [model]
+      {"model.arch", "lenet5", "lenet5 | mlp",
+       [](RunConfig& c, S k, S v) {
+         c.model.arch = parse_enum<Arch>(k, v, {{"lenet5", Arch::kLeNet5}, {"mlp", Arch::kMlp}});
+       }},
+      {"model.hidden", "200,200", "MLP hidden layer widths, comma-separated",
+       [](RunConfig& c, S k, S v) { c.model.hidden = parse_int_list(k, v, 1, 1 << 20); }},
+      // [client]
+      {"client.lr", "0.05", "local SGD learning rate",
+       [](RunConfig& c, S k, S v) { c.client.lr = parse_real(k, v, 0.0, 100.0, true); }},
+      {"client.momentum", "0", "local SGD momentum",
+       [](RunConfig& c, S k, S v) { c.client.momentum = parse_real(k, v, 0.0, 0.999999); }},
+      {"client.weight_decay", "0", "local L2 weight decay",
+       [](RunConfig& c, S k, S v) { c.client.weight_decay = parse_real(k, v, 0.0, 1.0); }},
+      {"client.epochs", "1", "local epochs (when client.steps = 0)",
+       [](RunConfig& c, S k, S v) { c.client.epochs = parse_int(k, v, 1, 100000); }},
+      {"client.steps", "0", "local minibatch steps (> 0 overrides client.epochs)",
+       [](RunConfig& c, S k, S v) { c.client.steps = parse_int(k, v, 0, kMaxInt); }},
+      {"client.batch_size", "16", "local minibatch size",
+       [](RunConfig& c, S k, S v) { c.client.batch_size = parse_int(k, v, 1, 65536); }},
+      {"client.prox_mu", "0", "FedProx proximal coefficient mu (0: plain FedAvg client)",
+       [](RunConfig& c, S k, S v) { c.client.prox_mu = parse_real(k, v, 0.0, 1e6); }},
+      {"client.dropout", "0", "probability that a sampled client drops out of the round",
+       [](RunConfig& c, S k, S v) { c.client.dropout = parse_real(k, v, 0.0, 1.0); }},
+      {"client.budget", "fixed", "memory budget distribution: fixed | uniform | lognormal",
+       [](RunConfig& c, S k, S v) {
+         c.client.budget = parse_enum<BudgetDist>(k, v,
+                                                  {{"fixed", BudgetDist::kFixed},
+                                                   {"uniform", BudgetDist::kUniform},
+                                                   {"lognormal", BudgetDist::kLogNormal}});
+       }},
+      {"client.budget_mb", "64", "fixed budget, or the median of the lognormal budget (MiB)",
+       [](RunConfig& c, S k, S v) { c.client.budget_mb = parse_real(k, v, 0.0, 1e9, true); }},
+      {"client.budget_min_mb", "1", "lower bound of the uniform budget (MiB)",
+       [](RunConfig& c, S k, S v) { c.client.budget_min_mb = parse_real(k, v, 0.0, 1e9, true); }},
+      {"client.budget_max_mb", "64", "upper bound of the uniform budget (MiB)",
+       [](RunConfig& c, S k, S v) { c.client.budget_max_mb = parse_real(k, v, 0.0, 1e9, true); }},
+      {"client.budget_sigma", "0.5", "sigma of the lognormal budget",
+       [](RunConfig& c, S k, S v) { c.client.budget_sigma = parse_real(k, v, 0.0, 10.0); }},
+      {"client.over_budget", "skip",
+       "client whose modelled peak memory exceeds its budget: skip (recorded) | allow (train, flagged)",
+       [](RunConfig& c, S k, S v) {
+         c.client.over_budget = parse_enum<OverBudget>(
+             k, v, {{"skip", OverBudget::kSkip}, {"allow", OverBudget::kAllow}});
+       }},
+      // [server]
+      {"server.rounds", "100", "number of federated rounds",
+       [](RunConfig& c, S k, S v) { c.server.rounds = parse_int(k, v, 1, 100000000); }},
+      {"server.clients_per_round", "0", "clients sampled per round (0: use server.client_fraction)",
+       [](RunConfig& c, S k, S v) { c.server.clients_per_round = parse_int(k, v, 0, 100000000); }},
+      {"server.client_fraction", "0.05", "fraction of clients sampled per round",
+       [](RunConfig& c, S k, S v) {
+         c.server.client_fraction = parse_real(k, v, 0.0, 1.0, true);
+       }},
+      {"server.optimizer", "fedavg", "fedavg | fedavgm | fedadam | fedyogi",
+       [](RunConfig& c, S k, S v) {
+         c.server.optimizer = parse_enum<ServerOpt>(k, v,
+                                                    {{"fedavg", ServerOpt::kFedAvg},
+                                                     {"fedavgm", ServerOpt::kFedAvgM},
+                                                     {"fedadam", ServerOpt::kFedAdam},
+                                                     {"fedyogi", ServerOpt::kFedYogi}});
+       }},
+      {"server.lr", "1.0", "server learning rate",
+       [](RunConfig& c, S k, S v) { c.server.lr = parse_real(k, v, 0.0, 1e3, true); }},
+      {"server.momentum", "0.9", "FedAvgM server momentum",
+       [](RunConfig& c, S k, S v) { c.server.momentum = parse_real(k, v, 0.0, 0.999999); }},
+      {"server.beta1", "0.9", "FedAdam/FedYogi first-moment decay",
+       [](RunConfig& c, S k, S v) { c.server.beta1 = parse_real(k, v, 0.0, 0.999999); }},
+      {"server.beta2", "0.99", "FedAdam/FedYogi second-moment decay",
+       [](RunConfig& c, S k, S v) { c.server.beta2 = parse_real(k, v, 0.0, 0.999999); }},
+      {"server.tau", "0.001", "FedAdam/FedYogi adaptivity (epsilon)",
+       [](RunConfig& c, S k, S v) { c.server.tau = parse_real(k, v, 0.0, 10.0, true); }},
+  };
+  return table;
+}
+
+po::options_description describe() {
+  po::options_description desc;
+  for (const auto& o : option_table())
+    desc.add_options()(o.key, po::value<std::string>()->default_value(o.default_value), o.help);
+  return desc;
+}
+
+}  // namespace
+
+std::string help_text() {
+  std::ostringstream out;
+  out << "usage: mpirun -np N fedhpc [--config FILE] [--section.key value ...]\n\n"
+         "  --config FILE   INI experiment file ([section] key = value)\n"
+         "  --help          this text\n"
+         "  --version       version and git revision\n\n"
+         "Every option below can be set in the file or on the command line\n"
+         "(--section.key value); the command line wins. Defaults in brackets.\n";
+  std::string section;
+  for (const auto& o : option_table()) {
+    const std::string key = o.key;
+    const std::string sec = key.substr(0, key.find('.'));
+    if (sec != section) {
+      out << "\n[" << sec << "]\n";
+      section = sec;
+    }
+    std::string left = "  --" + key + " [" + o.default_value + "]";
+    if (left.size() < 44) left.resize(44, ' ');
+    else left += "\n" + std::string(44, ' ');
+    out << left << o.help << "\n";
+  }
+  out << "\nexit codes: 0 success, 1 runtime failure, 2 bad usage/config/input\n";
+  return out.str();
+}
+
+ParsedArgs parse_args(int argc, const char* const* argv) {
+  ParsedArgs out;
+  po::options_description generic;
+  generic.add_options()("help,h", "")("version", "")("config", po::value<std::string>(), "");
+  po::options_description keys = describe();
+  po::options_description all;
+  all.add(generic).add(keys);
+
+  po::variables_map vm;
+  try {
+    po::store(po::command_line_parser(argc, argv).options(all).run(), vm);
+  } catch (const po::unknown_option& e) {
+    std::string name = e.get_option_name();
+    while (!name.empty() && name.front() == '-') name.erase(0, 1);
+    throw ConfigError(name, "unknown option (see fedhpc --help)");
+  } catch (const po::error& e) {
+    throw ConfigError("", std::string("command line: ") + e.what());
+  }
+  if (vm.count("help")) {
+    out.help = true;
+    return out;
+  }
+  if (vm.count("version")) {
+    out.version = true;
+    return out;
+  }
+  if (vm.count("config")) {
+    out.config_file = vm["config"].as<std::string>();
+    std::ifstream in(out.config_file);
+    if (!in) throw ConfigError("--config", "cannot open config file '" + out.config_file + "'");
+    try {
+      po::store(po::parse_config_file(in, keys, /*allow_unregistered=*/false), vm);
+    } catch (const po::unknown_option& e) {
+      throw ConfigError(e.get_option_name(),
+                        "unknown key in '" + out.config_file + "' (see fedhpc --help)");
+    } catch (const po::error& e) {
+      throw ConfigError("--config", out.config_file + ": " + e.what());
+    }
+  }
+  po::notify(vm);
+
+  std::map<std::string, std::string> values;
+  for (const auto& o : option_table()) {
+    const std::string v = vm[o.key].as<std::string>();
+    o.apply(out.config, o.key, v);
+    values[o.key] = trim(v);
+  }
+  validate(out.config);
+
+  std::ostringstream ini;
+  std::string section;
+  for (const auto& o : option_table()) {
+    const std::string key = o.key;
+    const auto dot = key.find('.');
+    if (key.substr(0, dot) != section) {
+      section = key.substr(0, dot);
+      ini << (ini.tellp() > 0 ? "\n" : "") << "[" << section << "]\n";
+    }
+    ini << key.substr(dot + 1) << " = " << values[key] << "\n";
+  }
+  out.effective_ini = ini.str();
+  return out;
+}
+
+void validate(const RunConfig& c) {
+  if (c.clients_per_round() > c.data.num_clients)
+    throw ConfigError("server.clients_per_round",
+                      std::to_string(c.clients_per_round()) + " clients per round exceeds " +
+                          "data.num_clients = " + std::to_string(c.data.num_clients));
+  if (c.client.budget == BudgetDist::kUniform && c.client.budget_min_mb > c.client.budget_max_mb)
+    throw ConfigError("client.budget_min_mb", "must not exceed client.budget_max_mb");
+}
+
+}  // namespace fedhpc

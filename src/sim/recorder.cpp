@@ -1,0 +1,157 @@
+#include "fedhpc/sim/recorder.hpp"
+
+#include <unistd.h>
+
+#include "fedhpc/version.hpp"
+
+namespace fedhpc::sim {
+namespace {
+
+/// Extracts one field of every record into a contiguous column.
+template <class T, class Rec, class F>
+std::vector<T> column(std::span<const Rec> recs, F field) {
+  std::vector<T> out;
+  out.reserve(recs.size());
+  for (const auto& r : recs) out.push_back(static_cast<T>(field(r)));
+  return out;
+}
+
+std::string hostname() {
+  char buf[256] = {0};
+  if (gethostname(buf, sizeof buf - 1) != 0) return "unknown";
+  return buf;
+}
+
+}  // namespace
+
+Recorder::Recorder(const comm::Communicator& comm, const std::string& path, const RunMetadata& meta)
+    : comm_(&comm),
+      file_(comm, path),
+      num_clients_(meta.num_clients),
+      num_classes_(meta.num_classes),
+      num_params_(meta.num_params) {
+  file_.set_attribute("/", "fedhpc_version", std::string(kVersion));
+  file_.set_attribute("/", "git_sha", std::string(kGitSha));
+  file_.set_attribute("/", "config", meta.config_ini);
+  file_.set_attribute("/", "seed", static_cast<std::int64_t>(meta.seed));
+  file_.set_attribute("/", "num_clients", meta.num_clients);
+  file_.set_attribute("/", "num_params", meta.num_params);
+  file_.set_attribute("/", "num_classes", meta.num_classes);
+  file_.set_attribute("/", "clients_per_round", meta.clients_per_round);
+  file_.set_attribute("/", "rounds", meta.rounds);
+  file_.set_attribute("/", "model_layout", meta.model_layout);
+
+  // Everything that depends on how the run was executed (rank count, host,
+  // timings) lives under /execution, so results compare with
+  // h5diff --exclude-path /execution.
+  file_.create_group("/execution");
+  file_.set_attribute("/execution", "num_ranks", static_cast<std::int64_t>(comm.size()));
+  file_.set_attribute("/execution", "hostname", hostname());
+  file_.create_series<double>("/execution/wall_seconds", 0, 1);
+  file_.create_series<double>("/execution/round_seconds", 0, 1);
+  const std::size_t k = static_cast<std::size_t>(meta.clients_per_round);
+  file_.create_series<std::int32_t>("/execution/client_row_rank", 0, k);
+
+  file_.create_group("/rounds");
+  for (const char* name : {"round", "clients_sampled", "clients_completed", "clients_dropped",
+                           "clients_over_budget", "clients_diverged", "bytes_up", "bytes_down",
+                           "examples", "peak_memory_max"})
+    file_.create_series<std::int64_t>(std::string("/rounds/") + name, 0, 1);
+  for (const char* name : {"test_accuracy", "test_loss", "train_loss", "flops", "density"})
+    file_.create_series<double>(std::string("/rounds/") + name, 0, 1);
+
+  file_.create_group("/clients");
+  for (const char* name : {"round", "client_id", "num_samples", "steps", "bytes_up", "bytes_down",
+                           "peak_memory_bytes", "memory_budget_bytes"})
+    file_.create_series<std::int64_t>(std::string("/clients/") + name, 0, k);
+  file_.create_series<std::int32_t>("/clients/status", 0, k);
+  file_.create_series<std::int32_t>("/clients/over_budget", 0, k);
+  file_.create_series<double>("/clients/train_loss", 0, k);
+  file_.create_series<double>("/clients/flops", 0, k);
+
+  file_.create_group("/model");
+  file_.create_series<std::int64_t>("/model/round", 0, 1);
+  file_.create_series<float>("/model/params", static_cast<std::size_t>(meta.num_params), 1);
+  file_.create_group("/client_info");
+}
+
+void Recorder::write_client_info(const ClientInfoSlice& s) {
+  file_.write_block<std::int64_t>("/client_info/client_id", num_clients_, 0, s.first, s.client_id);
+  file_.write_block<std::int64_t>("/client_info/num_samples", num_clients_, 0, s.first, s.num_samples);
+  file_.write_block<std::int64_t>("/client_info/memory_budget_bytes", num_clients_, 0, s.first,
+                                  s.memory_budget_bytes);
+  file_.write_block<std::int64_t>("/client_info/label_histogram", num_clients_,
+                                  static_cast<std::size_t>(num_classes_), s.first,
+                                  s.label_histogram);
+  file_.write_block<std::int64_t>("/execution/client_rank", num_clients_, 0, s.first, s.rank);
+}
+
+void Recorder::write_round(const RoundRecord& r, std::int64_t sampled,
+                           std::span<const std::int64_t> my_rows,
+                           std::span<const ClientRecord> mine) {
+  // Summary row: rank 0 writes it, the others take part with empty selections.
+  const std::int64_t zero = 0;
+  const bool root = comm_->rank() == 0;
+  const std::span<const std::int64_t> row0 = root ? std::span<const std::int64_t>(&zero, 1)
+                                                  : std::span<const std::int64_t>();
+  auto put_i = [&](const char* name, std::int64_t v) {
+    file_.append<std::int64_t>(std::string("/rounds/") + name, 1, row0, {&v, root ? 1u : 0u});
+  };
+  auto put_d = [&](const std::string& path, double v) {
+    file_.append<double>(path, 1, row0, {&v, root ? 1u : 0u});
+  };
+  put_i("round", r.round);
+  put_i("clients_sampled", r.clients_sampled);
+  put_i("clients_completed", r.clients_completed);
+  put_i("clients_dropped", r.clients_dropped);
+  put_i("clients_over_budget", r.clients_over_budget);
+  put_i("clients_diverged", r.clients_diverged);
+  put_i("bytes_up", r.bytes_up);
+  put_i("bytes_down", r.bytes_down);
+  put_i("examples", r.examples);
+  put_i("peak_memory_max", r.peak_memory_max);
+  put_d("/rounds/test_accuracy", r.test_accuracy);
+  put_d("/rounds/test_loss", r.test_loss);
+  put_d("/rounds/train_loss", r.train_loss);
+  put_d("/rounds/flops", r.flops);
+  put_d("/rounds/density", r.density);
+  put_d("/execution/wall_seconds", r.wall_seconds);
+  put_d("/execution/round_seconds", r.round_seconds);
+
+  // Client rows: each rank writes its own clients at their positions.
+  auto put_ci = [&](const char* name, auto field) {
+    file_.append<std::int64_t>(std::string("/clients/") + name, sampled, my_rows,
+                               column<std::int64_t>(mine, field));
+  };
+  put_ci("round", [](const ClientRecord& c) { return c.round; });
+  put_ci("client_id", [](const ClientRecord& c) { return c.client_id; });
+  put_ci("num_samples", [](const ClientRecord& c) { return c.num_samples; });
+  put_ci("steps", [](const ClientRecord& c) { return c.steps; });
+  put_ci("bytes_up", [](const ClientRecord& c) { return c.bytes_up; });
+  put_ci("bytes_down", [](const ClientRecord& c) { return c.bytes_down; });
+  put_ci("peak_memory_bytes", [](const ClientRecord& c) { return c.peak_memory_bytes; });
+  put_ci("memory_budget_bytes", [](const ClientRecord& c) { return c.memory_budget_bytes; });
+  file_.append<std::int32_t>("/clients/status", sampled, my_rows,
+                             column<std::int32_t>(mine, [](const ClientRecord& c) { return c.status; }));
+  file_.append<std::int32_t>("/clients/over_budget", sampled, my_rows,
+                             column<std::int32_t>(mine, [](const ClientRecord& c) { return c.over_budget; }));
+  file_.append<double>("/clients/train_loss", sampled, my_rows,
+                       column<double>(mine, [](const ClientRecord& c) { return c.train_loss; }));
+  file_.append<double>("/clients/flops", sampled, my_rows,
+                       column<double>(mine, [](const ClientRecord& c) { return c.flops; }));
+  const std::vector<std::int32_t> ranks(mine.size(), comm_->rank());
+  file_.append<std::int32_t>("/execution/client_row_rank", sampled, my_rows, ranks);
+}
+
+void Recorder::write_snapshot(std::int64_t round, std::span<const float> params) {
+  const bool root = comm_->rank() == 0;
+  const std::int64_t zero = 0;
+  const std::span<const std::int64_t> row0 = root ? std::span<const std::int64_t>(&zero, 1)
+                                                  : std::span<const std::int64_t>();
+  file_.append<std::int64_t>("/model/round", 1, row0, {&round, root ? 1u : 0u});
+  file_.append<float>("/model/params", 1, row0, root ? params : std::span<const float>());
+}
+
+void Recorder::commit() { file_.commit(); }
+
+}  // namespace fedhpc::sim

@@ -1,0 +1,125 @@
+#include "fedhpc/train/sgd_trainer.hpp"
+
+#include <algorithm>
+#include <cstring>
+#include <numeric>
+
+#include "fedhpc/core/error.hpp"
+#include "fedhpc/model/loss.hpp"
+#include "fedhpc/model/param_source.hpp"
+
+namespace fedhpc::train {
+
+SgdTrainer::SgdTrainer(const ClientSection& cfg, model::Network& net)
+    : cfg_(cfg),
+      net_(&net),
+      grads_(net.layout().size()),
+      velocity_(cfg.momentum > 0 ? net.layout().size() : 0),
+      batch_x_(static_cast<std::size_t>(cfg.batch_size) * net.input_size()),
+      batch_y_(static_cast<std::size_t>(cfg.batch_size)),
+      dlogits_(static_cast<std::size_t>(cfg.batch_size) * net.num_classes()) {}
+
+std::int64_t SgdTrainer::total_steps(std::int64_t n) const {
+  if (cfg_.steps > 0) return cfg_.steps;
+  const std::int64_t per_epoch = (n + cfg_.batch_size - 1) / cfg_.batch_size;
+  return per_epoch * cfg_.epochs;
+}
+
+LocalResult SgdTrainer::train(std::span<const float> global, std::span<float> local,
+                              const data::ExampleView& data, Rng& rng) {
+  const std::size_t P = net_->layout().size();
+  expects(global.size() == P && local.size() == P, "SgdTrainer: parameter size mismatch");
+  expects(data.n > 0, "SgdTrainer: client without examples");
+  std::copy(global.begin(), global.end(), local.begin());
+  if (!velocity_.empty()) std::fill(velocity_.begin(), velocity_.end(), 0.0f);
+  if (order_.size() < static_cast<std::size_t>(data.n)) order_.resize(static_cast<std::size_t>(data.n));
+  const std::span<std::int32_t> order(order_.data(), static_cast<std::size_t>(data.n));
+
+  const int d = net_->input_size();
+  const int classes = net_->num_classes();
+  const float lr = static_cast<float>(cfg_.lr);
+  const float wd = static_cast<float>(cfg_.weight_decay);
+  const float mu = static_cast<float>(cfg_.prox_mu);
+  const float m = static_cast<float>(cfg_.momentum);
+
+  LocalResult result;
+  const std::int64_t steps = total_steps(data.n);
+  std::int64_t cursor = data.n;  // forces a reshuffle before the first step
+  for (std::int64_t s = 0; s < steps; ++s) {
+    if (cursor >= data.n) {
+      std::iota(order.begin(), order.end(), 0);
+      rng.shuffle(order);
+      cursor = 0;
+    }
+    const int b = static_cast<int>(std::min<std::int64_t>(cfg_.batch_size, data.n - cursor));
+    for (int i = 0; i < b; ++i) {
+      const std::int64_t e = order[static_cast<std::size_t>(cursor + i)];
+      std::memcpy(batch_x_.data() + static_cast<std::size_t>(i) * d, data.x + e * d,
+                  sizeof(float) * static_cast<std::size_t>(d));
+      batch_y_[static_cast<std::size_t>(i)] = data.y[e];
+    }
+    cursor += b;
+
+    model::FlatParams params(net_->layout(), local);
+    const auto logits = net_->forward(params, batch_x_.data(), b);
+    const std::span<float> dlog(dlogits_.data(), static_cast<std::size_t>(b) * classes);
+    const auto stats = model::softmax_cross_entropy(logits, batch_y_.data(), b, classes,
+                                                    1.0f / static_cast<float>(b), dlog);
+    net_->backward(params, dlog, grads_);
+    result.loss_sum += stats.loss_sum;
+    result.examples_seen += b;
+    ++result.steps;
+
+    float* w = local.data();
+    const float* g = grads_.data();
+    const float* w0 = global.data();
+    if (velocity_.empty()) {
+      for (std::size_t i = 0; i < P; ++i)
+        w[i] -= lr * (g[i] + wd * w[i] + mu * (w[i] - w0[i]));
+    } else {
+      float* v = velocity_.data();
+      for (std::size_t i = 0; i < P; ++i) {
+        v[i] = m * v[i] + (g[i] + wd * w[i] + mu * (w[i] - w0[i]));
+        w[i] -= lr * v[i];
+      }
+    }
+  }
+  return result;
+}
+
+MemoryBreakdown SgdTrainer::peak_memory(std::int64_t num_samples) const {
+  const std::uint64_t P = net_->layout().size();
+  const std::uint64_t b = static_cast<std::uint64_t>(std::min<std::int64_t>(cfg_.batch_size, num_samples));
+  MemoryBreakdown mem;
+  mem.params = 4 * P;
+  mem.activations = b * (net_->activation_bytes() + 4ull * net_->input_size() +
+                         2ull * 4 * net_->num_classes());
+  mem.gradients = 4 * P;
+  mem.optimizer = (cfg_.momentum > 0 ? 4 * P : 0) + (cfg_.prox_mu > 0 ? 4 * P : 0);
+  return mem;
+}
+
+double SgdTrainer::flops(std::int64_t num_samples) const {
+  const std::int64_t steps = total_steps(num_samples);
+  // Every step but possibly the last of an epoch is a full batch; count exactly.
+  std::int64_t examples = 0;
+  if (cfg_.steps > 0) {
+    std::int64_t cursor = num_samples;
+    for (std::int64_t s = 0; s < steps; ++s) {
+      if (cursor >= num_samples) cursor = 0;
+      const std::int64_t b = std::min<std::int64_t>(cfg_.batch_size, num_samples - cursor);
+      examples += b;
+      cursor += b;
+    }
+  } else {
+    examples = num_samples * cfg_.epochs;
+  }
+  // forward + backward (input and weight gradients) = 3 x forward.
+  return 3.0 * net_->forward_flops() * static_cast<double>(examples);
+}
+
+std::unique_ptr<LocalTrainer> make_trainer(const RunConfig& cfg, model::Network& net) {
+  return std::make_unique<SgdTrainer>(cfg.client, net);
+}
+
+}  // namespace fedhpc::train

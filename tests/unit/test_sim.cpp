@@ -1,0 +1,111 @@
+// Sampling, sharding, budgets and server optimizers.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <numeric>
+#include <set>
+
+#include "fedhpc/sim/memory_budget.hpp"
+#include "fedhpc/sim/sampler.hpp"
+#include "fedhpc/sim/server_optimizer.hpp"
+#include "fedhpc/sim/sharding.hpp"
+
+using namespace fedhpc;
+
+TEST(Sampler, DistinctSortedAndKeyedByRound) {
+  for (int k : {1, 10, 600, 1000}) {
+    const auto a = sim::sample_clients(3, 5, 1000, k);
+    ASSERT_EQ(a.size(), static_cast<std::size_t>(k));
+    EXPECT_TRUE(std::is_sorted(a.begin(), a.end()));
+    EXPECT_EQ(std::set<int>(a.begin(), a.end()).size(), a.size());
+    EXPECT_GE(a.front(), 0);
+    EXPECT_LT(a.back(), 1000);
+    EXPECT_EQ(a, sim::sample_clients(3, 5, 1000, k));
+  }
+  EXPECT_NE(sim::sample_clients(3, 5, 1000, 10), sim::sample_clients(3, 6, 1000, 10));
+  EXPECT_NE(sim::sample_clients(3, 5, 1000, 10), sim::sample_clients(4, 5, 1000, 10));
+}
+
+TEST(Sampler, UniformOverClients) {
+  // Each client of 100 is picked with probability 10/100 per round.
+  std::vector<int> hits(100, 0);
+  const int rounds = 4000;
+  for (int r = 0; r < rounds; ++r)
+    for (int c : sim::sample_clients(11, r, 100, 10)) ++hits[static_cast<std::size_t>(c)];
+  for (int h : hits) EXPECT_NEAR(h, 400, 5 * std::sqrt(400 * 0.9)) ;
+}
+
+TEST(Sampler, DropoutRate) {
+  int dropped = 0;
+  for (int c = 0; c < 20000; ++c) dropped += sim::drops_out(1, 2, c, 0.3);
+  EXPECT_NEAR(dropped / 20000.0, 0.3, 0.02);
+  EXPECT_FALSE(sim::drops_out(1, 2, 3, 0.0));
+}
+
+TEST(Sharding, BalancesSamples) {
+  std::vector<std::int64_t> sizes(1000);
+  for (std::size_t i = 0; i < sizes.size(); ++i) sizes[i] = 1 + static_cast<std::int64_t>((i * 7919) % 300);
+  for (int ranks : {1, 2, 3, 4, 7}) {
+    const auto owner = sim::assign_clients(sizes, ranks);
+    std::vector<std::int64_t> load(static_cast<std::size_t>(ranks), 0);
+    for (std::size_t c = 0; c < sizes.size(); ++c) load[static_cast<std::size_t>(owner[c])] += sizes[c];
+    const auto [mn, mx] = std::minmax_element(load.begin(), load.end());
+    EXPECT_LE(*mx - *mn, 300) << ranks << " ranks";  // within one client's size
+  }
+}
+
+TEST(MemoryBudget, Distributions) {
+  ClientSection c;
+  c.budget = BudgetDist::kUniform;
+  c.budget_min_mb = 2;
+  c.budget_max_mb = 4;
+  for (int k = 0; k < 100; ++k) {
+    const auto b = sim::memory_budget(c, 1, k);
+    EXPECT_GE(b, 2u << 20);
+    EXPECT_LE(b, 4u << 20);
+    EXPECT_EQ(b, sim::memory_budget(c, 1, k));
+  }
+  c.budget = BudgetDist::kFixed;
+  c.budget_mb = 8;
+  EXPECT_EQ(sim::memory_budget(c, 1, 5), 8u << 20);
+}
+
+TEST(ServerOptimizer, FedAvgAppliesTheMeanUpdate) {
+  ServerSection s;
+  s.optimizer = ServerOpt::kFedAvg;
+  auto opt = sim::make_server_optimizer(s, 3);
+  std::vector<float> w = {1, 2, 3};
+  const std::vector<double> d = {0.5, -1, 0};
+  opt->step(w, d);
+  EXPECT_EQ(w, (std::vector<float>{1.5f, 1.0f, 3.0f}));
+  // Zero update leaves the model unchanged for every optimizer.
+  for (auto kind : {ServerOpt::kFedAvg, ServerOpt::kFedAvgM, ServerOpt::kFedAdam, ServerOpt::kFedYogi}) {
+    s.optimizer = kind;
+    auto o = sim::make_server_optimizer(s, 3);
+    std::vector<float> v = {1, 2, 3};
+    o->step(v, std::vector<double>(3, 0.0));
+    EXPECT_EQ(v, (std::vector<float>{1, 2, 3}));
+  }
+}
+
+TEST(ServerOptimizer, AdaptiveMovesAlongTheUpdate) {
+  ServerSection s;
+  s.lr = 0.1;
+  for (auto kind : {ServerOpt::kFedAvgM, ServerOpt::kFedAdam, ServerOpt::kFedYogi}) {
+    s.optimizer = kind;
+    auto o = sim::make_server_optimizer(s, 2);
+    std::vector<float> w = {0, 0};
+    for (int t = 0; t < 5; ++t) o->step(w, std::vector<double>{1.0, -1.0});
+    EXPECT_GT(w[0], 0.0f);
+    EXPECT_LT(w[1], 0.0f);
+    EXPECT_FLOAT_EQ(w[0], -w[1]);
+  }
+  // FedAdam's first step: m = (1-b1) d, v = b2 tau^2 + (1-b2) d^2.
+  s.optimizer = ServerOpt::kFedAdam;
+  auto adam = sim::make_server_optimizer(s, 1);
+  std::vector<float> w = {0};
+  adam->step(w, std::vector<double>{2.0});
+  const double m = 0.1 * 2.0, v = 0.99 * 1e-6 + 0.01 * 4.0;
+  EXPECT_NEAR(w[0], 0.1 * m / (std::sqrt(v) + 1e-3), 1e-6);
+}
