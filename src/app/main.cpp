@@ -38,7 +38,8 @@ int main(int argc, char** argv) {
     args = parse_args(argc, argv);
     if (!args.help && !args.version) {
       io::check_output_path(args.config.run.output, args.config.run.overwrite);
-      simulation = std::make_unique<sim::Simulation>(args.config, args.effective_ini, world);
+      simulation = std::make_unique<sim::Simulation>(args.config, args.effective_ini,
+                                                        args.execution_ini, world);
     }
   } catch (const ConfigError& e) {
     code = kExitUsage;

@@ -243,6 +243,11 @@ const std::vector<Option>& option_table() {
   return table;
 }
 
+/// Keys that say where and how output is written, not what is computed.
+bool is_execution_key(const std::string& key) {
+  return key == "run.output" || key == "run.overwrite" || key == "run.progress";
+}
+
 po::options_description describe() {
   po::options_description desc;
   for (const auto& o : option_table())
@@ -326,18 +331,21 @@ ParsedArgs parse_args(int argc, const char* const* argv) {
   }
   validate(out.config);
 
-  std::ostringstream ini;
-  std::string section;
-  for (const auto& o : option_table()) {
-    const std::string key = o.key;
-    const auto dot = key.find('.');
-    if (key.substr(0, dot) != section) {
-      section = key.substr(0, dot);
-      ini << (ini.tellp() > 0 ? "\n" : "") << "[" << section << "]\n";
+  for (int pass = 0; pass < 2; ++pass) {
+    std::ostringstream ini;
+    std::string section;
+    for (const auto& o : option_table()) {
+      const std::string key = o.key;
+      if (is_execution_key(key) != (pass == 1)) continue;
+      const auto dot = key.find('.');
+      if (key.substr(0, dot) != section) {
+        section = key.substr(0, dot);
+        ini << (ini.tellp() > 0 ? "\n" : "") << "[" << section << "]\n";
+      }
+      ini << key.substr(dot + 1) << " = " << values[key] << "\n";
     }
-    ini << key.substr(dot + 1) << " = " << values[key] << "\n";
+    (pass == 0 ? out.effective_ini : out.execution_ini) = ini.str();
   }
-  out.effective_ini = ini.str();
   return out;
 }
 

@@ -47,6 +47,7 @@ Recorder::Recorder(const comm::Communicator& comm, const std::string& path, cons
   file_.create_group("/execution");
   file_.set_attribute("/execution", "num_ranks", static_cast<std::int64_t>(comm.size()));
   file_.set_attribute("/execution", "hostname", hostname());
+  file_.set_attribute("/execution", "config", meta.execution_ini);
   file_.create_series<double>("/execution/wall_seconds", 0, 1);
   file_.create_series<double>("/execution/round_seconds", 0, 1);
   const std::size_t k = static_cast<std::size_t>(meta.clients_per_round);

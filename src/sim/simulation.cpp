@@ -53,8 +53,11 @@ std::string human_seconds(double s) {
 }  // namespace
 
 Simulation::Simulation(const RunConfig& cfg, std::string effective_ini,
-                       const comm::Communicator& comm)
-    : cfg_(cfg), effective_ini_(std::move(effective_ini)), comm_(&comm) {
+                       std::string execution_ini, const comm::Communicator& comm)
+    : cfg_(cfg),
+      effective_ini_(std::move(effective_ini)),
+      execution_ini_(std::move(execution_ini)),
+      comm_(&comm) {
   data_ = data::open_federated_dataset(cfg_.data, cfg_.run.seed);
   net_ = model::make_network(cfg_.model, data_->input_shape(), data_->num_classes());
   net_->reserve(std::max(cfg_.client.batch_size, kEvalBatch));
@@ -183,6 +186,7 @@ void Simulation::run() {
   const RunConfig& c = cfg_;
   RunMetadata meta;
   meta.config_ini = effective_ini_;
+  meta.execution_ini = execution_ini_;
   meta.seed = c.run.seed;
   meta.num_clients = data_->num_clients();
   meta.num_params = static_cast<std::int64_t>(model_.size());

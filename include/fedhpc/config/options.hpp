@@ -13,7 +13,8 @@ struct ParsedArgs {
   bool help = false;             ///< --help: print help_text() and exit 0
   bool version = false;          ///< --version
   std::string config_file;       ///< --config FILE, empty when absent
-  std::string effective_ini;     ///< every option with its final value, INI syntax
+  std::string effective_ini;     ///< every option that affects results, final values, INI syntax
+  std::string execution_ini;     ///< the rest (run.output, run.overwrite, run.progress)
 };
 
 /// Parses `fedhpc [--config FILE] [--section.key value ...]`. Values from the

@@ -4,6 +4,8 @@
 #include <span>
 #include <vector>
 
+#include "fedhpc/config/run_config.hpp"
+
 namespace fedhpc::data {
 
 /// Example indices per client: client k holds indices[offsets[k] .. offsets[k+1]).
@@ -16,17 +18,28 @@ struct Partition {
   }
 };
 
+// Every partitioner is a pure function of its arguments and `seed`, so all
+// ranks compute the same partition. Indices within each client are ascending.
+// Invalid arguments throw ConfigError naming the data.* key to change.
+
 /// Uniformly random equal-size split.
 Partition partition_iid(std::int64_t num_examples, int num_clients, std::uint64_t seed);
-/// Label skew: per class, client shares ~ Dirichlet(alpha).
+/// Label skew: per class, client shares ~ Dirichlet(alpha); clients below
+/// min_samples are topped up from the largest clients.
 Partition partition_dirichlet(std::span<const std::int32_t> labels, int num_classes,
                               int num_clients, double alpha, int min_samples,
                               std::uint64_t seed);
 /// Sort by label, cut into num_clients * classes_per_client shards, deal them out.
+/// A client sees at most classes_per_client labels when every class size is a
+/// multiple of the shard size (a shard that straddles two classes adds one).
 Partition partition_shards(std::span<const std::int32_t> labels, int num_clients,
                            int classes_per_client, std::uint64_t seed);
 /// Quantity skew: IID labels, client sizes ~ lognormal(0, sigma).
 Partition partition_quantity(std::int64_t num_examples, int num_clients, double sigma,
                              int min_samples, std::uint64_t seed);
+
+/// The partition selected by cfg.partition (with cfg's parameters) of `labels`.
+Partition make_partition(const DataSection& cfg, std::span<const std::int32_t> labels,
+                         int num_classes, std::uint64_t seed);
 
 }  // namespace fedhpc::data

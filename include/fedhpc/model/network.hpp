@@ -28,7 +28,9 @@ class Network {
   /// Sizes working buffers for minibatches of up to max_batch examples. No
   /// allocation happens in forward/backward after this.
   virtual void reserve(int max_batch) = 0;
-  /// Logits (n, classes) for x (n, input_size); keeps what backward needs.
+  /// Logits (n, classes) for x (n, input_size); keeps what backward needs,
+  /// including the pointer x, which must stay valid until backward().
+  /// n must be in [1, max_batch] (InternalError otherwise).
   virtual std::span<const float> forward(ParamSource& params, const float* x, int n) = 0;
   /// Gradient of sum_i <dlogits_i, f(x_i)> w.r.t. all parameters for the
   /// batch of the last forward(); overwrites grads (layout().size()).
@@ -37,10 +39,13 @@ class Network {
 
   /// Multiply-add FLOPs (2 per MAC) of one example's forward pass.
   virtual double forward_flops() const = 0;
-  /// Bytes of activations kept for backward per example (memory model).
+  /// Bytes per example of every buffer that grows with the batch: activations
+  /// kept for backward plus backward's gradient scratch (memory model).
   virtual std::size_t activation_bytes() const = 0;
   /// Bytes of the largest single layer output per example (inference memory).
   virtual std::size_t max_layer_bytes() const = 0;
+  /// Bytes of working buffers independent of the batch (e.g. im2col scratch).
+  virtual std::size_t workspace_bytes() const { return 0; }
 
  protected:
   Network(data::Shape input, int num_classes) : input_(input), num_classes_(num_classes) {}
@@ -50,6 +55,7 @@ class Network {
 };
 
 /// Builds the network named by cfg.arch for the given input/classes.
+/// Throws ConfigError when the input does not fit the architecture.
 std::unique_ptr<Network> make_network(const ModelSection& cfg, data::Shape input,
                                       int num_classes);
 

@@ -4,7 +4,9 @@
 /// into a transient buffer and frees it on release.
 #include <cstddef>
 #include <span>
+#include <string>
 
+#include "fedhpc/core/error.hpp"
 #include "fedhpc/model/param_layout.hpp"
 
 namespace fedhpc::model {
@@ -16,7 +18,33 @@ class ParamSource {
   /// Values of variable i, valid until release(i).
   virtual std::span<const float> acquire(std::size_t i) = 0;
   /// The caller is done with variable i for now.
-  virtual void release(std::size_t i) noexcept {}
+  virtual void release(std::size_t /*i*/) noexcept {}
+};
+
+/// Holds variable i of a source for one scope: acquire on construction,
+/// release on destruction (also when a kernel throws).
+class ScopedParam {
+ public:
+  ScopedParam(ParamSource& source, std::size_t i, std::size_t expected_size)
+      : source_(&source), i_(i), values_(source.acquire(i)) {
+    if (values_.size() != expected_size) {
+      source_->release(i_);
+      throw_size_mismatch(i, values_.size(), expected_size);
+    }
+  }
+  ~ScopedParam() { source_->release(i_); }
+  ScopedParam(const ScopedParam&) = delete;
+  ScopedParam& operator=(const ScopedParam&) = delete;
+  const float* data() const { return values_.data(); }
+
+ private:
+  [[noreturn]] static void throw_size_mismatch(std::size_t i, std::size_t got, std::size_t want) {
+    throw InternalError("ParamSource::acquire(" + std::to_string(i) + ") returned " +
+                        std::to_string(got) + " values, the layout says " + std::to_string(want));
+  }
+  ParamSource* source_;
+  std::size_t i_;
+  std::span<const float> values_;
 };
 
 /// Plain fp32 parameters in one flat buffer.

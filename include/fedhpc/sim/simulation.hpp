@@ -20,7 +20,8 @@ namespace fedhpc::sim {
 /// throw ConfigError before any output exists), executed by run().
 class Simulation {
  public:
-  Simulation(const RunConfig& cfg, std::string effective_ini, const comm::Communicator& comm);
+  Simulation(const RunConfig& cfg, std::string effective_ini, std::string execution_ini,
+             const comm::Communicator& comm);
   ~Simulation();
   /// Runs every round, writes the results file and commits it.
   void run();
@@ -39,6 +40,7 @@ class Simulation {
 
   RunConfig cfg_;
   std::string effective_ini_;
+  std::string execution_ini_;
   const comm::Communicator* comm_;
   std::unique_ptr<data::FederatedDataset> data_;
   std::unique_ptr<model::Network> net_;

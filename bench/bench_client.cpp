@@ -1,0 +1,100 @@
+// Client-path throughput: client updates per second per core for the default
+// model and client settings, the achieved FLOP rate, and the same machine's
+// large-GEMM rate measured in the same run, plus peak RSS.
+//
+//   build/bench/bench_client [--clients N] [--samples S] [--batch B] [--arch lenet5|mlp]
+#include <Eigen/Dense>
+
+#include <algorithm>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "fedhpc/core/process_memory.hpp"
+#include "fedhpc/core/rng.hpp"
+#include "fedhpc/core/timer.hpp"
+#include "fedhpc/model/network.hpp"
+#include "fedhpc/train/local_trainer.hpp"
+
+using namespace fedhpc;
+
+namespace {
+
+/// GFLOP/s of a large single-precision Eigen GEMM (n x n x n), best of `reps`.
+double gemm_gflops(int n, int reps) {
+  Eigen::MatrixXf a = Eigen::MatrixXf::Random(n, n), b = Eigen::MatrixXf::Random(n, n), c(n, n);
+  double best = 0.0;
+  for (int r = 0; r < reps; ++r) {
+    Stopwatch t;
+    c.noalias() = a * b;
+    best = std::max(best, 2.0 * n * n * static_cast<double>(n) / t.seconds() / 1e9);
+  }
+  std::printf("  (checksum %.3f)\n", static_cast<double>(c(0, 0)));
+  return best;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  int clients = 300, samples = 60, batch = 16;
+  std::string arch = "lenet5";
+  for (int i = 1; i + 1 < argc; i += 2) {
+    const std::string k = argv[i];
+    if (k == "--clients") clients = std::atoi(argv[i + 1]);
+    else if (k == "--samples") samples = std::atoi(argv[i + 1]);
+    else if (k == "--batch") batch = std::atoi(argv[i + 1]);
+    else if (k == "--arch") arch = argv[i + 1];
+    else {
+      std::fprintf(stderr, "unknown option %s\n", k.c_str());
+      return 2;
+    }
+  }
+  RunConfig cfg;
+  cfg.model.arch = arch == "mlp" ? Arch::kMlp : Arch::kLeNet5;
+  cfg.client.batch_size = batch;
+  const data::Shape shape{1, 28, 28};
+  auto net = model::make_network(cfg.model, shape, 10);
+  net->reserve(batch);
+  auto trainer = train::make_trainer(cfg, *net);
+  const std::size_t P = net->layout().size();
+
+  // One client's data (values do not change the work done).
+  Rng rng(1, Purpose::kBench);
+  std::vector<float> x(static_cast<std::size_t>(samples) * shape.size());
+  std::vector<std::int32_t> y(static_cast<std::size_t>(samples));
+  for (auto& v : x) v = static_cast<float>(rng.normal());
+  for (auto& v : y) v = static_cast<std::int32_t>(rng.below(10));
+  const data::ExampleView view{x.data(), y.data(), samples};
+  std::vector<float> global(P), local(P);
+  net->init(global, rng);
+
+  std::printf("fedhpc client-path benchmark: %s (%zu params), %d samples/client, batch %d, "
+              "%d client updates, 1 core\n", arch.c_str(), P, samples, batch, clients);
+  // Warm-up, then timed.
+  for (int c = 0; c < 5; ++c) {
+    Rng r(1, Purpose::kShuffle, 0, static_cast<std::uint64_t>(c));
+    trainer->train(global, local, view, r);
+  }
+  Stopwatch t;
+  for (int c = 0; c < clients; ++c) {
+    Rng r(1, Purpose::kShuffle, 1, static_cast<std::uint64_t>(c));
+    trainer->train(global, local, view, r);
+  }
+  const double secs = t.seconds();
+  const double flops = trainer->flops(samples) * clients;
+  const double client_gflops = flops / secs / 1e9;
+  std::printf("large GEMM (1024^3, Eigen, fp32):\n");
+  const double gemm = gemm_gflops(1024, 5);
+
+  std::printf("client updates/s/core   %10.1f\n", clients / secs);
+  std::printf("examples/s/core         %10.1f\n", clients * static_cast<double>(samples) / secs);
+  std::printf("client path GFLOP/s     %10.2f\n", client_gflops);
+  std::printf("large GEMM GFLOP/s      %10.2f\n", gemm);
+  std::printf("client / GEMM           %10.1f %%\n", 100.0 * client_gflops / gemm);
+  std::printf("peak RSS                %10.1f MiB\n", static_cast<double>(peak_rss_bytes()) / (1 << 20));
+  std::printf("modelled client peak    %10.1f KiB\n",
+              static_cast<double>(trainer->peak_memory(samples).total()) / 1024.0);
+  return 0;
+}

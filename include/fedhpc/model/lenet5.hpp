@@ -1,0 +1,50 @@
+#pragma once
+/// LeNet-5 for 1x28x28 inputs (61,706 parameters with 10 classes):
+///   conv1 (6, 1, 5, 5) pad 2 -> ReLU -> maxpool 2 -> conv2 (16, 6, 5, 5) -> ReLU -> maxpool 2
+///   -> fc1 (120, 400) -> ReLU -> fc2 (84, 120) -> ReLU -> fc3 (classes, 84).
+/// Each conv block runs conv -> maxpool -> +bias -> ReLU: the per-channel bias
+/// and the monotone ReLU commute with the max, so outputs and gradients equal
+/// conv -> +bias -> ReLU -> maxpool, with 4x less bias/ReLU work, and the
+/// full-resolution conv output is scratch rather than kept for backward.
+#include <cstddef>
+#include <cstdint>
+#include <span>
+#include <vector>
+
+#include "fedhpc/model/network.hpp"
+
+namespace fedhpc::model {
+
+/// The LeNet-5 variant of METHODS.md.
+class LeNet5 final : public Network {
+ public:
+  /// Throws ConfigError("model.arch") unless input is 1x28x28.
+  LeNet5(data::Shape input, int num_classes);
+
+  void reserve(int max_batch) override;
+  std::span<const float> forward(ParamSource& params, const float* x, int n) override;
+  void backward(ParamSource& params, std::span<const float> dlogits,
+                std::span<float> grads) override;
+  double forward_flops() const override;
+  std::size_t activation_bytes() const override;
+  std::size_t max_layer_bytes() const override;
+  std::size_t workspace_bytes() const override;
+
+ private:
+  std::vector<float> conv_;          // (B, 6, 28, 28) conv output / its gradient (scratch)
+  std::vector<float> pool1_;         // (B, 6, 14, 14) block-1 output
+  std::vector<std::uint8_t> arg1_;   // (B, 6, 14, 14) pool-1 argmax
+  std::vector<float> pool2_;         // (B, 16, 5, 5) = (B, 400) block-2 output
+  std::vector<std::uint8_t> arg2_;   // (B, 16, 5, 5) pool-2 argmax
+  std::vector<float> fc1_;           // (B, 120)
+  std::vector<float> fc2_;           // (B, 84)
+  std::vector<float> logits_;        // (B, classes)
+  std::vector<float> grad_small_;    // (B, 400) gradient scratch: d fc2, d pool2
+  std::vector<float> grad_big_;      // (B, 6, 14, 14) gradient scratch: d fc1, d pool1
+  std::vector<float> cols_;          // im2col scratch of one example, the larger conv
+  int max_batch_ = 0;
+  int n_ = 0;                        // batch of the last forward
+  const float* x_ = nullptr;         // (n_, 1, 28, 28) input of the last forward
+};
+
+}  // namespace fedhpc::model

@@ -1,0 +1,255 @@
+"""Integration tests: the real fedhpc binary on tiny configs, real MPI ranks,
+real parallel HDF5 files (read back with h5py and compared with h5diff)."""
+import gzip
+import os
+import shutil
+import subprocess
+import tempfile
+import unittest
+
+import h5py
+import numpy as np
+
+BIN = os.environ.get("FEDHPC_BIN", "build/fedhpc")
+MPIEXEC = os.environ.get("FEDHPC_MPIEXEC", "mpirun")
+H5DIFF = os.environ.get("FEDHPC_H5DIFF", "h5diff")
+FMNIST = "/usr/share/datasets/fashion-mnist"
+
+# A small but real run: MLP on Fashion-MNIST, 40 Dirichlet clients.
+TINY = ["--data.num_clients", "40", "--server.clients_per_round", "8", "--server.rounds", "3",
+        "--model.arch", "mlp", "--model.hidden", "32", "--client.batch_size", "16",
+        "--run.eval_every", "2", "--run.progress", "false"]
+
+
+def run(args, np_=1, check=True):
+    """Runs fedhpc under mpirun with np_ ranks; returns the CompletedProcess."""
+    cmd = [MPIEXEC, "-np", str(np_), "--oversubscribe", "--bind-to", "none", BIN] + args
+    p = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
+    if check and p.returncode != 0:
+        raise AssertionError(f"{' '.join(cmd)} exited {p.returncode}\n{p.stdout}\n{p.stderr}")
+    return p
+
+
+def run_direct(args):
+    """Runs the binary without mpirun (MPI singleton), as a user at a shell would."""
+    return subprocess.run([BIN] + args, capture_output=True, text=True, timeout=300)
+
+
+def h5diff(a, b):
+    return subprocess.run([H5DIFF, "--exclude-path", "/execution", a, b],
+                          capture_output=True, text=True)
+
+
+class Tmp(unittest.TestCase):
+    def setUp(self):
+        self.dir = tempfile.mkdtemp(prefix="fedhpc_it_")
+
+    def tearDown(self):
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+    def out(self, name):
+        return os.path.join(self.dir, name)
+
+
+class Determinism(Tmp):
+    def test_np_1_2_4_bitwise_identical(self):
+        outs = []
+        for n in (1, 2, 4):
+            o = self.out(f"np{n}.h5")
+            run(TINY + ["--run.output", o], np_=n)
+            outs.append(o)
+        for o in outs[1:]:
+            d = h5diff(outs[0], o)
+            self.assertEqual(d.returncode, 0, f"h5diff {outs[0]} {o}:\n{d.stdout}{d.stderr}")
+            self.assertEqual(d.stdout.strip(), "")
+        with h5py.File(outs[2]) as f:
+            self.assertEqual(f["/execution"].attrs["num_ranks"], 4)
+            self.assertEqual(set(f["/execution/client_rank"][:]), {0, 1, 2, 3})
+
+    def test_seed_changes_results(self):
+        a, b = self.out("a.h5"), self.out("b.h5")
+        run(TINY + ["--run.output", a], np_=2)
+        run(TINY + ["--run.output", b, "--run.seed", "2"], np_=2)
+        self.assertNotEqual(h5diff(a, b).returncode, 0)
+
+
+class Output(Tmp):
+    def test_layout_and_content(self):
+        o = self.out("r.h5")
+        run(TINY + ["--run.output", o, "--run.snapshot_every", "2"], np_=2)
+        with h5py.File(o) as f:
+            for key in ("fedhpc_version", "git_sha", "config", "seed"):
+                self.assertIn(key, f.attrs)
+            cfg = f.attrs["config"]
+            cfg = cfg.decode() if isinstance(cfg, bytes) else cfg
+            self.assertIn("[server]\nrounds = 3", cfg)
+            r = f["/rounds"]
+            np.testing.assert_array_equal(r["round"][:], [0, 1, 2])
+            acc = r["test_accuracy"][:]
+            self.assertTrue(np.isnan(acc[0]) and np.isfinite(acc[1]) and np.isfinite(acc[2]))
+            self.assertGreater(acc[2], 0.3)  # far above chance (0.1) after 3 rounds
+            np.testing.assert_array_equal(r["clients_sampled"][:], [8, 8, 8])
+            P = int(f.attrs["num_params"])
+            self.assertEqual(P, 784 * 32 + 32 + 32 * 10 + 10)
+            np.testing.assert_array_equal(r["bytes_down"][:], 8 * 4 * P)
+            np.testing.assert_array_equal(r["bytes_up"][:], r["clients_completed"][:] * 4 * P)
+            c = f["/clients"]
+            self.assertEqual(c["round"].shape, (24,))
+            np.testing.assert_array_equal(c["round"][:], np.repeat([0, 1, 2], 8))
+            for rnd in range(3):
+                ids = c["client_id"][rnd * 8:(rnd + 1) * 8]
+                self.assertTrue(np.all(np.diff(ids) > 0))
+            self.assertTrue(np.all(c["status"][:] == 0))
+            self.assertTrue(np.all(c["peak_memory_bytes"][:] > 4 * P))
+            ci = f["/client_info"]
+            self.assertEqual(ci["label_histogram"].shape, (40, 10))
+            np.testing.assert_array_equal(ci["label_histogram"][:].sum(axis=1), ci["num_samples"][:])
+            self.assertEqual(int(ci["num_samples"][:].sum()), 60000)
+            # client rows carry the static sizes
+            np.testing.assert_array_equal(c["num_samples"][:], ci["num_samples"][:][c["client_id"][:]])
+            m = f["/model"]
+            np.testing.assert_array_equal(m["round"][:], [1, 2])
+            self.assertEqual(m["params"].shape, (2, P))
+            self.assertFalse(np.array_equal(m["params"][0], m["params"][1]))
+        self.assertFalse(os.path.exists(o + ".part"))
+
+    def test_help_lists_options(self):
+        p = run_direct(["--help"])
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertIn("--server.rounds [100]", p.stdout)
+        self.assertIn("--data.partition [dirichlet]", p.stdout)
+
+
+class BadInput(Tmp):
+    def expect_usage_error(self, args, needle, np_=2):
+        o = self.out("never.h5")
+        p = run(args + ["--run.output", o] if "--run.output" not in args else args, np_=np_, check=False)
+        self.assertEqual(p.returncode, 2, p.stdout + p.stderr)
+        ours = [l for l in p.stderr.splitlines() if "fedhpc:" in l]
+        self.assertEqual(len(ours), 1, p.stderr)
+        self.assertIn(needle, ours[0])
+        self.assertEqual(os.listdir(self.dir), [], "no output may be left behind")
+        return ours[0]
+
+    def test_unknown_key(self):
+        self.expect_usage_error(TINY + ["--server.roundz", "3"], "server.roundz")
+
+    def test_unknown_key_in_file(self):
+        ini = os.path.join(tempfile.gettempdir(), "fedhpc_bad.ini")
+        with open(ini, "w") as f:
+            f.write("[client]\nlearning_rate = 0.1\n")
+        self.expect_usage_error(["--config", ini], "client.learning_rate")
+
+    def test_out_of_range(self):
+        line = self.expect_usage_error(TINY + ["--client.lr", "-0.1"], "client.lr")
+        self.assertIn("out of range", line)
+
+    def test_missing_dataset(self):
+        self.expect_usage_error(TINY + ["--data.path", "/nonexistent/fmnist"], "data.path")
+
+    def test_corrupt_dataset(self):
+        bad = tempfile.mkdtemp(prefix="fedhpc_bad_")
+        try:
+            for name in os.listdir(FMNIST):
+                shutil.copy(os.path.join(FMNIST, name), bad)
+            victim = os.path.join(bad, "train-images-idx3-ubyte.gz")
+            with gzip.open(os.path.join(FMNIST, "train-images-idx3-ubyte.gz")) as f:
+                head = f.read(100000)
+            with gzip.open(victim, "wb") as f:
+                f.write(head)  # valid gzip, truncated IDX
+            line = self.expect_usage_error(TINY + ["--data.path", bad], "train-images-idx3-ubyte.gz")
+            self.assertIn("data.path", line)
+        finally:
+            shutil.rmtree(bad, ignore_errors=True)
+
+    def test_output_directory_missing(self):
+        o = os.path.join(self.dir, "missing", "r.h5")
+        p = run(TINY + ["--run.output", o], np_=1, check=False)
+        self.assertEqual(p.returncode, 2)
+        self.assertIn("run.output", p.stderr)
+        self.assertEqual(os.listdir(self.dir), [])
+
+    def test_existing_output_is_kept(self):
+        o = self.out("keep.h5")
+        with open(o, "wb") as f:
+            f.write(b"precious")
+        p = run(TINY + ["--run.output", o], np_=2, check=False)
+        self.assertEqual(p.returncode, 2)
+        self.assertIn("already exists", p.stderr)
+        with open(o, "rb") as f:
+            self.assertEqual(f.read(), b"precious")
+        run(TINY + ["--run.output", o, "--run.overwrite", "true"], np_=2)
+        with h5py.File(o) as f:
+            self.assertEqual(f["/rounds/round"].shape, (3,))
+        self.assertEqual(sorted(os.listdir(self.dir)), ["keep.h5"])
+
+    def test_singleton_error_is_one_line(self):
+        p = run_direct(TINY + ["--model.arch", "resnet", "--run.output", self.out("x.h5")])
+        self.assertEqual(p.returncode, 2)
+        self.assertEqual(len(p.stderr.strip().splitlines()), 1, p.stderr)
+        self.assertIn("model.arch", p.stderr)
+
+
+class Datasets(Tmp):
+    def test_synthetic_many_clients(self):
+        o = self.out("syn.h5")
+        run(["--data.source", "synthetic", "--data.num_clients", "20000",
+             "--server.clients_per_round", "20", "--server.rounds", "2", "--model.arch", "mlp",
+             "--model.hidden", "16", "--data.synthetic_test_size", "1000",
+             "--run.progress", "false", "--run.output", o], np_=2)
+        with h5py.File(o) as f:
+            self.assertEqual(f["/client_info/num_samples"].shape, (20000,))
+            self.assertTrue(np.all(f["/client_info/num_samples"][:] >= 50))
+            self.assertTrue(np.isfinite(f["/rounds/test_accuracy"][1]))
+
+    def test_hdf5_natural_layout(self):
+        path = self.out("natural.h5")
+        rng = np.random.default_rng(0)
+        with h5py.File(path, "w") as f:
+            for k in range(12):
+                n = 20 + k
+                g = f.create_group(f"clients/{k:04d}")
+                y = rng.integers(0, 3, n)
+                g["x"] = (rng.normal(size=(n, 5)) + y[:, None]).astype(np.float32)
+                g["y"] = y.astype(np.int64)
+            y = rng.integers(0, 3, 300)
+            f["test/x"] = (rng.normal(size=(300, 5)) + y[:, None]).astype(np.float32)
+            f["test/y"] = y.astype(np.int64)
+        o = self.out("nat_out.h5")
+        run(["--data.source", "hdf5", "--data.path", path, "--data.num_clients", "12",
+             "--server.clients_per_round", "6", "--server.rounds", "10", "--model.arch", "mlp",
+             "--model.hidden", "8", "--client.lr", "0.1", "--run.progress", "false",
+             "--run.output", o], np_=2)
+        with h5py.File(o) as f:
+            np.testing.assert_array_equal(f["/client_info/num_samples"][:], 20 + np.arange(12))
+            self.assertGreater(f["/rounds/test_accuracy"][-1], 0.6)
+        p = run(["--data.source", "hdf5", "--data.path", path, "--data.num_clients", "11",
+                 "--server.clients_per_round", "6", "--run.output", self.out("x.h5")], check=False)
+        self.assertEqual(p.returncode, 2)
+        self.assertIn("data.num_clients", p.stderr)
+
+
+class Clients(Tmp):
+    def test_budget_dropout_and_server_optimizers(self):
+        o = self.out("budget.h5")
+        # Budgets uniform in [0.1, 0.4] MiB; the MLP step needs ~0.2 MiB: some are skipped.
+        run(TINY + ["--client.budget", "uniform", "--client.budget_min_mb", "0.1",
+                    "--client.budget_max_mb", "0.4", "--client.dropout", "0.25",
+                    "--server.optimizer", "fedadam", "--server.lr", "0.01",
+                    "--run.output", o], np_=2)
+        with h5py.File(o) as f:
+            c, r = f["/clients"], f["/rounds"]
+            status = c["status"][:]
+            over = c["peak_memory_bytes"][:] > c["memory_budget_bytes"][:]
+            np.testing.assert_array_equal(status == 2, over)
+            self.assertTrue(0 < over.sum() < len(over), "budgets should split the clients")
+            self.assertTrue(np.any(status == 1), "some clients should drop out")
+            np.testing.assert_array_equal(r["clients_completed"][:],
+                                          [(status[i * 8:(i + 1) * 8] == 0).sum() for i in range(3)])
+            np.testing.assert_array_equal(c["bytes_up"][:][status != 0], 0)
+            self.assertTrue(np.all(np.isnan(c["train_loss"][:][status != 0])))
+            self.assertTrue(np.all(np.isfinite(c["train_loss"][:][status == 0])))
+
+
+if __name__ == "__main__":
+    unittest.main()

@@ -1,0 +1,190 @@
+// Optimized model kernels agree with their plain-loop references.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <vector>
+
+#include "fedhpc/core/rng.hpp"
+#include "fedhpc/model/kernels/bias.hpp"
+#include "fedhpc/model/kernels/conv2d.hpp"
+#include "fedhpc/model/kernels/dense.hpp"
+#include "fedhpc/model/kernels/gemm.hpp"
+#include "fedhpc/model/kernels/maxpool.hpp"
+#include "fedhpc/model/kernels/relu.hpp"
+
+using namespace fedhpc;
+using namespace fedhpc::model::kernels;
+
+namespace {
+
+std::vector<float> random_vec(std::size_t n, std::uint64_t key) {
+  Rng rng(7, Purpose::kBench, key);
+  std::vector<float> v(n);
+  for (auto& x : v) x = static_cast<float>(rng.normal());
+  return v;
+}
+
+/// Max |a - b| relative to max |b| (and at least 1).
+double rel_diff(const std::vector<float>& a, const std::vector<float>& b) {
+  EXPECT_EQ(a.size(), b.size());
+  double diff = 0.0, scale = 1.0;
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    diff = std::max(diff, std::abs(static_cast<double>(a[i]) - b[i]));
+    scale = std::max(scale, std::abs(static_cast<double>(b[i])));
+  }
+  return diff / scale;
+}
+
+constexpr double kTol = 1e-5;
+
+}  // namespace
+
+TEST(ModelKernels, GemmMatchesReferenceForAllTranspositionsAndTiles) {
+  // Shapes around the tiling thresholds: depth > 256, m*k and k*n > 32768 floats.
+  const int shapes[][3] = {{1, 1, 1}, {3, 5, 7}, {6, 784, 25}, {16, 100, 150}, {300, 7, 900},
+                           {20, 300, 600}, {130, 129, 257}};
+  std::uint64_t key = 0;
+  for (const auto& s : shapes) {
+    const int m = s[0], n = s[1], k = s[2];
+    for (Op oa : {Op::kNone, Op::kTrans})
+      for (Op ob : {Op::kNone, Op::kTrans})
+        for (bool acc : {false, true}) {
+          // Leading dimensions larger than the logical width exercise strides.
+          const int lda = (oa == Op::kNone ? k : m) + 3, ldb = (ob == Op::kNone ? n : k) + 2,
+                    ldc = n + 1;
+          const auto a = random_vec(static_cast<std::size_t>(oa == Op::kNone ? m : k) * lda, ++key);
+          const auto b = random_vec(static_cast<std::size_t>(ob == Op::kNone ? k : n) * ldb, ++key);
+          auto c = random_vec(static_cast<std::size_t>(m) * ldc, ++key);
+          auto c_ref = c;
+          gemm(oa, ob, m, n, k, a.data(), lda, b.data(), ldb, c.data(), ldc, acc);
+          gemm_ref(oa, ob, m, n, k, a.data(), lda, b.data(), ldb, c_ref.data(), ldc, acc);
+          EXPECT_LT(rel_diff(c, c_ref), 1e-5 * std::sqrt(static_cast<double>(k)))
+              << m << "x" << n << "x" << k << " opA " << static_cast<int>(oa) << " opB "
+              << static_cast<int>(ob) << " acc " << acc;
+        }
+  }
+}
+
+TEST(ModelKernels, DenseMatchesReference) {
+  const int n = 13, in = 400, out = 120;
+  const auto x = random_vec(static_cast<std::size_t>(n) * in, 1);
+  const auto w = random_vec(static_cast<std::size_t>(out) * in, 2);
+  const auto dy = random_vec(static_cast<std::size_t>(n) * out, 3);
+  std::vector<float> y(static_cast<std::size_t>(n) * out), y_ref(y.size());
+  dense_forward(x.data(), w.data(), y.data(), n, in, out);
+  dense_forward_ref(x.data(), w.data(), y_ref.data(), n, in, out);
+  EXPECT_LT(rel_diff(y, y_ref), kTol);
+  std::vector<float> dx(x.size()), dx_ref(x.size());
+  dense_backward_data(dy.data(), w.data(), dx.data(), n, in, out);
+  dense_backward_data_ref(dy.data(), w.data(), dx_ref.data(), n, in, out);
+  EXPECT_LT(rel_diff(dx, dx_ref), kTol);
+  std::vector<float> dw(w.size()), dw_ref(w.size());
+  dense_backward_weight(x.data(), dy.data(), dw.data(), n, in, out);
+  dense_backward_weight_ref(x.data(), dy.data(), dw_ref.data(), n, in, out);
+  EXPECT_LT(rel_diff(dw, dw_ref), kTol);
+}
+
+TEST(ModelKernels, ConvMatchesDirectLoops) {
+  const ConvShape shapes[] = {
+      {1, 28, 28, 6, 5, 2},  // LeNet-5 conv1
+      {6, 14, 14, 16, 5, 0}, // LeNet-5 conv2
+      {3, 7, 9, 4, 3, 1},    // non-square image
+      {2, 5, 6, 3, 3, 3},    // padding wider than the kernel reach
+      {2, 4, 4, 5, 1, 0},    // 1x1 kernel
+  };
+  std::uint64_t key = 100;
+  for (const auto& s : shapes) {
+    const int n = 3;
+    const auto x = random_vec(static_cast<std::size_t>(n) * s.in_size(), ++key);
+    const auto w = random_vec(static_cast<std::size_t>(s.out_c) * s.patch(), ++key);
+    const auto dy = random_vec(static_cast<std::size_t>(n) * s.out_size(), ++key);
+    std::vector<float> cols(conv2d_scratch_size(s));
+    std::vector<float> y(dy.size()), y_ref(dy.size());
+    conv2d_forward(x.data(), w.data(), y.data(), cols.data(), n, s);
+    conv2d_forward_ref(x.data(), w.data(), y_ref.data(), n, s);
+    EXPECT_LT(rel_diff(y, y_ref), kTol) << "forward in_c " << s.in_c << " pad " << s.pad;
+    std::vector<float> dw(w.size()), dw_ref(w.size());
+    conv2d_backward_weight(x.data(), dy.data(), dw.data(), cols.data(), n, s);
+    conv2d_backward_weight_ref(x.data(), dy.data(), dw_ref.data(), n, s);
+    EXPECT_LT(rel_diff(dw, dw_ref), kTol) << "weight grad in_c " << s.in_c << " pad " << s.pad;
+    std::vector<float> dx(x.size(), 9.0f), dx_ref(x.size());
+    conv2d_backward_data(dy.data(), w.data(), dx.data(), cols.data(), n, s);
+    conv2d_backward_data_ref(dy.data(), w.data(), dx_ref.data(), n, s);
+    EXPECT_LT(rel_diff(dx, dx_ref), kTol) << "data grad in_c " << s.in_c << " pad " << s.pad;
+  }
+}
+
+TEST(ModelKernels, Col2imIsTheAdjointOfIm2col) {
+  // <im2col(x), c> == <x, col2im(c)> for any x, c.
+  const ConvShape s{3, 6, 5, 2, 3, 2};
+  const auto x = random_vec(static_cast<std::size_t>(s.in_size()), 1);
+  const auto c = random_vec(conv2d_scratch_size(s), 2);
+  std::vector<float> cols(c.size()), dx(x.size());
+  im2col(x.data(), cols.data(), s);
+  col2im(c.data(), dx.data(), s);
+  double lhs = 0.0, rhs = 0.0;
+  for (std::size_t i = 0; i < c.size(); ++i) lhs += static_cast<double>(cols[i]) * c[i];
+  for (std::size_t i = 0; i < x.size(); ++i) rhs += static_cast<double>(x[i]) * dx[i];
+  EXPECT_NEAR(lhs, rhs, 1e-4 * std::max(1.0, std::abs(lhs)));
+}
+
+TEST(ModelKernels, MaxPoolForwardBackward) {
+  // One 4x5 plane (odd width: last column dropped) with a tie in the first window.
+  const std::vector<float> x = {1, 1, 0, 5, 9,  //
+                                0, -1, 2, 3, 9,  //
+                                -4, -3, 7, 6, 9, //
+                                -2, -5, 6, 8, 9};
+  std::vector<float> y(4);
+  std::vector<std::uint8_t> arg(4);
+  maxpool2_forward(x.data(), y.data(), arg.data(), 1, 1, 4, 5);
+  EXPECT_EQ(y, (std::vector<float>{1, 5, -2, 8}));
+  EXPECT_EQ(arg, (std::vector<std::uint8_t>{0, 1, 2, 3}));
+  const std::vector<float> dy = {10, 20, 30, 40};
+  std::vector<float> dx(x.size(), 7.0f);
+  maxpool2_backward(dy.data(), arg.data(), dx.data(), 1, 1, 4, 5);
+  const std::vector<float> want = {10, 0, 0, 20, 0,  //
+                                   0, 0, 0, 0, 0,    //
+                                   0, 0, 0, 0, 0,    //
+                                   30, 0, 0, 40, 0};
+  EXPECT_EQ(dx, want);
+
+  // Random planes: every pooled value is the max of its window, at arg.
+  const int n = 2, c = 3, h = 6, w = 8;
+  const auto xr = random_vec(static_cast<std::size_t>(n) * c * h * w, 5);
+  std::vector<float> yr(static_cast<std::size_t>(n) * c * (h / 2) * (w / 2));
+  std::vector<std::uint8_t> ar(yr.size());
+  maxpool2_forward(xr.data(), yr.data(), ar.data(), n, c, h, w);
+  for (int q = 0; q < n * c; ++q)
+    for (int oy = 0; oy < h / 2; ++oy)
+      for (int ox = 0; ox < w / 2; ++ox) {
+        const std::size_t o = (static_cast<std::size_t>(q) * (h / 2) + oy) * (w / 2) + ox;
+        float m = -INFINITY;
+        for (int d = 0; d < 4; ++d)
+          m = std::max(m, xr[(static_cast<std::size_t>(q) * h + 2 * oy + d / 2) * w + 2 * ox + d % 2]);
+        EXPECT_EQ(yr[o], m);
+        const int a = ar[o];
+        EXPECT_EQ(xr[(static_cast<std::size_t>(q) * h + 2 * oy + a / 2) * w + 2 * ox + a % 2], m);
+      }
+}
+
+TEST(ModelKernels, ReluAndBias) {
+  std::vector<float> y = {-1.0f, 0.0f, 2.0f, -0.5f, 3.0f};
+  relu_forward(y.data(), y.size());
+  EXPECT_EQ(y, (std::vector<float>{0, 0, 2, 0, 3}));
+  std::vector<float> dy = {1, 2, 3, 4, 5};
+  relu_backward(y.data(), dy.data(), dy.size());
+  EXPECT_EQ(dy, (std::vector<float>{0, 0, 3, 0, 5}));
+
+  // y (n=2, c=2, p=3)
+  std::vector<float> a(12, 1.0f);
+  const std::vector<float> b = {10, 20};
+  add_bias(b.data(), a.data(), 2, 2, 3);
+  EXPECT_EQ(a, (std::vector<float>{11, 11, 11, 21, 21, 21, 11, 11, 11, 21, 21, 21}));
+  std::vector<float> db(2);
+  std::vector<float> g(12);
+  for (std::size_t i = 0; i < g.size(); ++i) g[i] = static_cast<float>(i);
+  bias_backward(g.data(), db.data(), 2, 2, 3);
+  EXPECT_EQ(db, (std::vector<float>{0 + 1 + 2 + 6 + 7 + 8, 3 + 4 + 5 + 9 + 10 + 11}));
+}
