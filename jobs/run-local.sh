@@ -6,14 +6,14 @@ set -euo pipefail
 here="$(cd "$(dirname "$0")/.." && pwd)"
 ranks="$(nproc)"
 config=""
-while getopts "n:c:" opt; do
-  case "$opt" in
-    n) ranks="$OPTARG" ;;
-    c) config="$OPTARG" ;;
-    *) echo "usage: $0 [-n RANKS] [-c CONFIG] [--section.key value ...]" >&2; exit 2 ;;
+while [ $# -gt 0 ]; do
+  case "$1" in
+    -n) ranks="${2:?-n needs a rank count}"; shift 2 ;;
+    -c) config="${2:?-c needs a config file}"; shift 2 ;;
+    -h) echo "usage: $0 [-n RANKS] [-c CONFIG] [--section.key value ...]"; exit 0 ;;
+    *) break ;;
   esac
 done
-shift $((OPTIND - 1))
 bin="${FEDHPC_BIN:-$here/build/fedhpc}"
 [ -x "$bin" ] || { echo "fedhpc binary not found at $bin (build first: cmake --preset release && cmake --build --preset release)" >&2; exit 2; }
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_rmaps_base_oversubscribe=1

@@ -36,7 +36,7 @@ int main(int argc, char** argv) {
   std::string message;
   try {
     args = parse_args(argc, argv);
-    if (!args.help && !args.version) {
+    if (!args.help && !args.version && !args.check) {
       io::check_output_path(args.config.run.output, args.config.run.overwrite);
       simulation = std::make_unique<sim::Simulation>(args.config, args.effective_ini,
                                                         args.execution_ini, world);
@@ -54,10 +54,11 @@ int main(int argc, char** argv) {
     if (world.rank() == reporter) report(world, message);
     return worst;
   }
-  if (args.help || args.version) {
+  if (args.help || args.version || args.check) {
     if (world.rank() == 0) {
       if (args.help) std::fputs(help_text().c_str(), stdout);
-      else std::printf("fedhpc %s (git %s)\n", kVersion, kGitSha);
+      else if (args.version) std::printf("fedhpc %s (git %s)\n", kVersion, kGitSha);
+      else std::printf("%s\n%s", args.effective_ini.c_str(), args.execution_ini.c_str());
     }
     return kExitOk;
   }

@@ -262,6 +262,7 @@ std::string help_text() {
   out << "usage: mpirun -np N fedhpc [--config FILE] [--section.key value ...]\n\n"
          "  --config FILE   INI experiment file ([section] key = value)\n"
          "  --help          this text\n"
+         "  --check         validate the configuration, print it, and exit\n"
          "  --version       version and git revision\n\n"
          "Every option below can be set in the file or on the command line\n"
          "(--section.key value); the command line wins. Defaults in brackets.\n";
@@ -285,7 +286,8 @@ std::string help_text() {
 ParsedArgs parse_args(int argc, const char* const* argv) {
   ParsedArgs out;
   po::options_description generic;
-  generic.add_options()("help,h", "")("version", "")("config", po::value<std::string>(), "");
+  generic.add_options()("help,h", "")("version", "")("check", "")(
+      "config", po::value<std::string>(), "");
   po::options_description keys = describe();
   po::options_description all;
   all.add(generic).add(keys);
@@ -322,6 +324,7 @@ ParsedArgs parse_args(int argc, const char* const* argv) {
     }
   }
   po::notify(vm);
+  out.check = vm.count("check") > 0;
 
   std::map<std::string, std::string> values;
   for (const auto& o : option_table()) {

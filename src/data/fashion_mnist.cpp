@@ -29,9 +29,9 @@ std::string idx_file(const std::filesystem::path& dir, const std::string& name) 
 void check_images(const IdxReader& r, std::int64_t num_labels, const std::string& labels_path) {
   const std::string& path = r.path();
   if (r.items() != num_labels)
-    throw ConfigError("data.path", path + ": holds " + std::to_string(r.items()) +
-                                       " images but " + labels_path + " holds " +
-                                       std::to_string(num_labels) + " labels");
+    throw ConfigError("data.path", path + ": holds " + std::to_string(r.items()) + " images but " +
+                                       labels_path + " holds " + std::to_string(num_labels) +
+                                       " labels");
   if (r.dims()[1] != kSide || r.dims()[2] != kSide)
     throw ConfigError("data.path", path + ": images are " + std::to_string(r.dims()[1]) + "x" +
                                        std::to_string(r.dims()[2]) + ", expected 28x28");

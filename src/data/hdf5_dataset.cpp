@@ -40,8 +40,7 @@ struct XData {
 
 std::string dims_string(const std::vector<hsize_t>& dims) {
   std::string s = "(";
-  for (std::size_t i = 0; i < dims.size(); ++i)
-    s += (i ? ", " : "") + std::to_string(dims[i]);
+  for (std::size_t i = 0; i < dims.size(); ++i) s += (i ? ", " : "") + std::to_string(dims[i]);
   return s + ")";
 }
 
@@ -116,8 +115,8 @@ class H5File {
     std::vector<std::string> out;
     std::vector<char> buf;
     for (hsize_t i = 0; i < info.nlinks; ++i) {
-      const ssize_t len = H5Lget_name_by_idx(g, ".", H5_INDEX_NAME, H5_ITER_INC, i, nullptr, 0,
-                                             H5P_DEFAULT);
+      const ssize_t len =
+          H5Lget_name_by_idx(g, ".", H5_INDEX_NAME, H5_ITER_INC, i, nullptr, 0, H5P_DEFAULT);
       if (len < 0) fail("cannot list " + name);
       buf.resize(static_cast<std::size_t>(len) + 1);
       if (H5Lget_name_by_idx(g, ".", H5_INDEX_NAME, H5_ITER_INC, i, buf.data(), buf.size(),
@@ -138,7 +137,8 @@ class H5File {
       fail(name + " has rank " + std::to_string(rank) +
            "; expected 2 (n, d), 3 (n, h, w) or 4 (n, c, h, w)");
     x.dims.resize(sz(rank));
-    io::h5check(H5Sget_simple_extent_dims(space, x.dims.data(), nullptr), "H5Sget_simple_extent_dims " + name);
+    io::h5check(H5Sget_simple_extent_dims(space, x.dims.data(), nullptr),
+                "H5Sget_simple_extent_dims " + name);
     const io::H5Handle type(H5Dget_type(x.dset), "H5Dget_type " + name);
     const H5T_class_t cls = H5Tget_class(type);
     if (cls == H5T_FLOAT) {
@@ -150,7 +150,8 @@ class H5File {
     }
     std::int64_t row = 1;
     for (std::size_t i = 1; i < x.dims.size(); ++i) {
-      if (x.dims[i] == 0 || x.dims[i] > INT_MAX) fail(name + " has an empty or oversized example shape " + dims_string(x.example_dims()));
+      if (x.dims[i] == 0 || x.dims[i] > INT_MAX)
+        fail(name + " has an empty or oversized example shape " + dims_string(x.example_dims()));
       row *= static_cast<std::int64_t>(x.dims[i]);
       if (row > INT_MAX) fail(name + " has examples of more than 2^31 values");
     }
@@ -175,7 +176,8 @@ class H5File {
       fail("reading " + name + " failed (corrupt or truncated file?)");
     for (std::size_t i = 0; i < y.size(); ++i) {
       if (y[i] < 0)
-        fail("negative label " + std::to_string(y[i]) + " at row " + std::to_string(i) + " of " + name);
+        fail("negative label " + std::to_string(y[i]) + " at row " + std::to_string(i) + " of " +
+             name);
       if (y[i] >= kMaxHdf5Classes)
         fail("label " + std::to_string(y[i]) + " at row " + std::to_string(i) + " of " + name +
              " exceeds the supported maximum of " + std::to_string(kMaxHdf5Classes - 1));
@@ -197,7 +199,8 @@ class H5File {
     if (H5Tget_class(type) != H5T_INTEGER || H5Sget_simple_extent_npoints(space) != 1)
       fail(std::string("attribute /") + name + " must be a single integer");
     std::int64_t v = 0;
-    if (H5Aread(attr, H5T_NATIVE_INT64, &v) < 0) fail(std::string("reading attribute /") + name + " failed");
+    if (H5Aread(attr, H5T_NATIVE_INT64, &v) < 0)
+      fail(std::string("reading attribute /") + name + " failed");
     return v;
   }
 
@@ -208,22 +211,21 @@ class H5File {
     std::vector<hsize_t> start(x.dims.size(), 0), extent(x.dims);
     start[0] = static_cast<hsize_t>(first);
     extent[0] = static_cast<hsize_t>(count);
-    io::h5check(H5Sselect_hyperslab(fspace, H5S_SELECT_SET, start.data(), nullptr, extent.data(), nullptr),
-            "H5Sselect_hyperslab " + x.name);
+    io::h5check(
+        H5Sselect_hyperslab(fspace, H5S_SELECT_SET, start.data(), nullptr, extent.data(), nullptr),
+        "H5Sselect_hyperslab " + x.name);
     const auto values = static_cast<hsize_t>(count * x.row_size());
     const io::H5Handle mspace(H5Screate_simple(1, &values, nullptr), "H5Screate_simple " + x.name);
-    herr_t status;
-    if (x.type == XType::kFloat) {
-      status = H5Dread(x.dset, H5T_NATIVE_FLOAT, mspace, fspace, H5P_DEFAULT, out);
-    } else {
-      if (scratch.size() < values) scratch.resize(values);
-      status = H5Dread(x.dset, H5T_NATIVE_UINT8, mspace, fspace, H5P_DEFAULT, scratch.data());
+    const bool bytes = x.type == XType::kUint8;
+    if (bytes && scratch.size() < values) scratch.resize(values);
+    if (H5Dread(x.dset, bytes ? H5T_NATIVE_UINT8 : H5T_NATIVE_FLOAT, mspace, fspace, H5P_DEFAULT,
+                bytes ? static_cast<void*>(scratch.data()) : static_cast<void*>(out)) < 0)
+      fail("reading rows [" + std::to_string(first) + ", " + std::to_string(first + count) +
+           ") of " + x.name + " failed (corrupt or truncated file?)");
+    if (bytes) {
       const auto& table = unit_table();
       for (hsize_t i = 0; i < values; ++i) out[i] = table[scratch[i]];
     }
-    if (status < 0)
-      fail("reading rows [" + std::to_string(first) + ", " + std::to_string(first + count) +
-           ") of " + x.name + " failed (corrupt or truncated file?)");
   }
 
   /// Checks that x and y have the same number of rows.
@@ -236,8 +238,8 @@ class H5File {
   /// Checks that x's examples have the shape of ref's.
   void check_example_dims(const XData& x, const XData& ref) const {
     if (x.example_dims() != ref.example_dims())
-      fail(x.name + " has examples of shape " + dims_string(x.example_dims()) + " but " +
-           ref.name + " has " + dims_string(ref.example_dims()));
+      fail(x.name + " has examples of shape " + dims_string(x.example_dims()) + " but " + ref.name +
+           " has " + dims_string(ref.example_dims()));
   }
 
   /// Checks that x still matches what the constructor found.
@@ -304,10 +306,10 @@ Hdf5Dataset::Hdf5Dataset(const DataSection& cfg, std::uint64_t seed) : path_(cfg
       f.check_rows(x, y.size(), group + "/y");
       if (first) f.check_example_dims(x, *first);
       if (static_cast<std::int64_t>(y.size()) < cfg.min_samples)
-        throw ConfigError("data.min_samples",
-                          path_ + ": client group " + group + " holds " + std::to_string(y.size()) +
-                              " examples, fewer than data.min_samples = " +
-                              std::to_string(cfg.min_samples));
+        throw ConfigError(
+            "data.min_samples",
+            path_ + ": client group " + group + " holds " + std::to_string(y.size()) +
+                " examples, fewer than data.min_samples = " + std::to_string(cfg.min_samples));
       if (train_y.size() + y.size() > static_cast<std::size_t>(INT_MAX))
         f.fail("/clients holds more than 2^31 - 1 examples");
       train_y.insert(train_y.end(), y.begin(), y.end());
@@ -366,7 +368,8 @@ void Hdf5Dataset::load_train(std::span<const std::int64_t> dest, std::span<float
     for (std::int64_t r = lo; r < hi; ++r) {
       const std::int64_t to = dest[sz(r)];
       if (to >= 0)
-        std::memcpy(x.data() + sz(to) * sz(d), buf.data() + sz(r - lo) * sz(d), sz(d) * sizeof(float));
+        std::memcpy(x.data() + sz(to) * sz(d), buf.data() + sz(r - lo) * sz(d),
+                    sz(d) * sizeof(float));
     }
   }
 }

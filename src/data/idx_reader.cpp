@@ -44,13 +44,13 @@ IdxReader::IdxReader(std::string path, std::uint32_t expected_magic) : path_(std
   if (!std::filesystem::exists(status)) fail("file not found");
   if (std::filesystem::is_directory(status)) fail("is a directory, expected an IDX file");
   errno = 0;
-  gz_ = gzopen(path_.c_str(), "rb");
-  if (gz_ == nullptr)
+  gz_.reset(gzopen(path_.c_str(), "rb"));
+  if (!gz_)
     fail(std::string("cannot open: ") + (errno != 0 ? std::strerror(errno) : "out of memory"));
-  gzbuffer(gz_, 1u << 17);
+  gzbuffer(gz_.get(), 1u << 17);
 
   std::uint8_t head[4];
-  const int got = gzread(gz_, head, sizeof head);
+  const int got = gzread(gz_.get(), head, sizeof head);
   if (got < 0) fail("not a valid gzip stream (" + zlib_detail() + ")");
   if (got < 4)
     fail("too short for an IDX header (" + std::to_string(got) + " bytes, expected a " +
@@ -65,7 +65,7 @@ IdxReader::IdxReader(std::string path, std::uint32_t expected_magic) : path_(std
 
   const int ndims = head[3];
   std::vector<std::uint8_t> raw(static_cast<std::size_t>(4 * ndims));
-  const int got_dims = gzread(gz_, raw.data(), static_cast<unsigned>(raw.size()));
+  const int got_dims = gzread(gz_.get(), raw.data(), static_cast<unsigned>(raw.size()));
   if (got_dims < 0) fail("corrupt gzip stream in the IDX header (" + zlib_detail() + ")");
   if (got_dims < static_cast<int>(raw.size()))
     fail("truncated IDX header (expected " + std::to_string(ndims) + " dimensions)");
@@ -88,9 +88,7 @@ IdxReader::IdxReader(std::string path, std::uint32_t expected_magic) : path_(std
   }
 }
 
-IdxReader::~IdxReader() {
-  if (gz_ != nullptr) gzclose(gz_);
-}
+void IdxReader::GzClose::operator()(gzFile_s* f) const noexcept { gzclose(f); }
 
 void IdxReader::read(std::span<std::uint8_t> out) {
   expects(out.size() % static_cast<std::size_t>(item_bytes_) == 0,
@@ -100,7 +98,7 @@ void IdxReader::read(std::span<std::uint8_t> out) {
   std::size_t done = 0;
   while (done < out.size()) {
     const std::size_t want = std::min(out.size() - done, kMaxGzRead);
-    const int got = gzread(gz_, out.data() + done, static_cast<unsigned>(want));
+    const int got = gzread(gz_.get(), out.data() + done, static_cast<unsigned>(want));
     if (got < 0)
       fail("corrupt data after item " +
            std::to_string(next_ + static_cast<std::int64_t>(done) / item_bytes_) + " (" +
@@ -120,17 +118,19 @@ void IdxReader::read(std::span<std::uint8_t> out) {
 void IdxReader::expect_end() {
   expects(items_left() == 0, "IdxReader::expect_end: items left unread");
   std::uint8_t extra;
-  const int got = gzread(gz_, &extra, 1);  // also makes zlib verify the gzip trailer
+  const int got = gzread(gz_.get(), &extra, 1);  // also makes zlib verify the gzip trailer
   if (got < 0) fail("corrupt data at the end of the file (" + zlib_detail() + ")");
   if (got > 0)
     fail("trailing data after the " + std::to_string(items_) + " items the header declares");
 }
 
-void IdxReader::fail(const std::string& what) const { throw ConfigError("data.path", path_ + ": " + what); }
+void IdxReader::fail(const std::string& what) const {
+  throw ConfigError("data.path", path_ + ": " + what);
+}
 
 std::string IdxReader::zlib_detail() const {
   int errnum = Z_OK;
-  const char* msg = gzerror(gz_, &errnum);
+  const char* msg = gzerror(gz_.get(), &errnum);
   if (errnum == Z_OK) return {};
   if (errnum == Z_ERRNO) return std::strerror(errno);
   return std::string("zlib: ") + msg;

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <limits>
 #include <numeric>
 #include <queue>
@@ -26,6 +27,13 @@ enum Stream : std::uint64_t {
 
 std::size_t sz(std::int64_t v) { return static_cast<std::size_t>(v); }
 
+/// A config value for messages (%g: to_string would print 1e-9 as 0.000000).
+std::string format_value(double v) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%g", v);
+  return buf;
+}
+
 void check_num_examples(std::int64_t n) {
   if (n > std::numeric_limits<std::int32_t>::max())
     throw ConfigError("data.path", "dataset has " + std::to_string(n) +
@@ -36,9 +44,8 @@ void check_num_clients(int num_clients, std::int64_t n) {
   if (num_clients < 1)
     throw ConfigError("data.num_clients", "must be >= 1, got " + std::to_string(num_clients));
   if (num_clients > n)
-    throw ConfigError("data.num_clients", std::to_string(num_clients) +
-                                              " clients exceed the " + std::to_string(n) +
-                                              " training examples");
+    throw ConfigError("data.num_clients", std::to_string(num_clients) + " clients exceed the " +
+                                              std::to_string(n) + " training examples");
 }
 
 void check_min_samples(int min_samples, int num_clients, std::int64_t n) {
@@ -46,9 +53,9 @@ void check_min_samples(int min_samples, int num_clients, std::int64_t n) {
     throw ConfigError("data.min_samples", "must be >= 0, got " + std::to_string(min_samples));
   const std::int64_t need = static_cast<std::int64_t>(num_clients) * min_samples;
   if (need > n)
-    throw ConfigError("data.min_samples",
-                      "num_clients * min_samples = " + std::to_string(need) + " exceeds the " +
-                          std::to_string(n) + " training examples");
+    throw ConfigError("data.min_samples", "num_clients * min_samples = " + std::to_string(need) +
+                                              " exceeds the " + std::to_string(n) +
+                                              " training examples");
 }
 
 /// CSR partition from the owning client of every example; indices ascending.
@@ -148,13 +155,12 @@ Partition partition_iid(std::int64_t num_examples, int num_clients, std::uint64_
 }
 
 Partition partition_dirichlet(std::span<const std::int32_t> labels, int num_classes,
-                              int num_clients, double alpha, int min_samples,
-                              std::uint64_t seed) {
+                              int num_clients, double alpha, int min_samples, std::uint64_t seed) {
   const auto n = static_cast<std::int64_t>(labels.size());
   check_num_examples(n);
   check_num_clients(num_clients, n);
   if (!(alpha > 0.0) || !std::isfinite(alpha))
-    throw ConfigError("data.alpha", "must be a finite value > 0, got " + std::to_string(alpha));
+    throw ConfigError("data.alpha", "must be a finite value > 0, got " + format_value(alpha));
   check_min_samples(min_samples, num_clients, n);
   expects(num_classes >= 1, "partition_dirichlet: num_classes < 1");
 
@@ -271,7 +277,7 @@ Partition partition_quantity(std::int64_t num_examples, int num_clients, double 
   check_num_clients(num_clients, num_examples);
   if (!(sigma >= 0.0) || !std::isfinite(sigma))
     throw ConfigError("data.quantity_sigma",
-                      "must be a finite value >= 0, got " + std::to_string(sigma));
+                      "must be a finite value >= 0, got " + format_value(sigma));
   check_min_samples(min_samples, num_clients, num_examples);
 
   // Weights exp(sigma z), normalised by the largest in log space (no overflow).
@@ -318,19 +324,19 @@ Partition make_partition(const DataSection& cfg, std::span<const std::int32_t> l
       check_min_samples(cfg.min_samples, cfg.num_clients, n);
       return partition_iid(n, cfg.num_clients, seed);
     case PartitionKind::kDirichlet:
-      return partition_dirichlet(labels, num_classes, cfg.num_clients, cfg.alpha,
-                                 cfg.min_samples, seed);
+      return partition_dirichlet(labels, num_classes, cfg.num_clients, cfg.alpha, cfg.min_samples,
+                                 seed);
     case PartitionKind::kShards: {
       // The smallest client holds classes_per_client shards of n / S examples.
       const std::int64_t shards =
           static_cast<std::int64_t>(cfg.num_clients) * cfg.classes_per_client;
       if (cfg.num_clients >= 1 && cfg.classes_per_client >= 1 && shards <= n &&
           cfg.classes_per_client * (n / shards) < cfg.min_samples)
-        throw ConfigError("data.min_samples",
-                          "partition = shards gives the smallest client " +
-                              std::to_string(cfg.classes_per_client * (n / shards)) +
-                              " examples, fewer than min_samples = " +
-                              std::to_string(cfg.min_samples));
+        throw ConfigError(
+            "data.min_samples",
+            "partition = shards gives the smallest client " +
+                std::to_string(cfg.classes_per_client * (n / shards)) +
+                " examples, fewer than min_samples = " + std::to_string(cfg.min_samples));
       return partition_shards(labels, cfg.num_clients, cfg.classes_per_client, seed);
     }
     case PartitionKind::kQuantity:

@@ -36,9 +36,9 @@ void PartitionedDataset::label_histogram(int client, std::span<std::int64_t> out
 
 void PartitionedDataset::materialize(std::span<const int> clients, std::int64_t test_begin,
                                      std::int64_t test_end) {
-  expects(std::adjacent_find(clients.begin(), clients.end(), std::greater_equal<>()) ==
-              clients.end(),
-          "materialize: clients not strictly ascending");
+  expects(
+      std::adjacent_find(clients.begin(), clients.end(), std::greater_equal<>()) == clients.end(),
+      "materialize: clients not strictly ascending");
   expects(clients.empty() || (clients.front() >= 0 && clients.back() < num_clients()),
           "materialize: client out of range");
   expects(0 <= test_begin && test_begin <= test_end && test_end <= test_size(),

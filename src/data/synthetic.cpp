@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <numeric>
 #include <string>
 
@@ -58,9 +59,16 @@ std::int32_t draw_example(const SyntheticModel& m, Rng& rng, float* x) {
   return best;
 }
 
+/// A config value for messages (%g: to_string would print 1e-9 as 0.000000).
+std::string format_value(double v) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%g", v);
+  return buf;
+}
+
 void check_variance(double v, const char* key) {
   if (!(v >= 0.0) || !std::isfinite(v))
-    throw ConfigError(key, "must be a finite variance >= 0, got " + std::to_string(v));
+    throw ConfigError(key, "must be a finite variance >= 0, got " + format_value(v));
 }
 
 }  // namespace
@@ -81,7 +89,8 @@ SyntheticDataset::SyntheticDataset(const DataSection& cfg, std::uint64_t seed)
   if (num_clients_ < 1)
     throw ConfigError("data.num_clients", "must be >= 1, got " + std::to_string(num_clients_));
   if (test_size_ < 1)
-    throw ConfigError("data.synthetic_test_size", "must be >= 1, got " + std::to_string(test_size_));
+    throw ConfigError("data.synthetic_test_size",
+                      "must be >= 1, got " + std::to_string(test_size_));
   check_variance(alpha_, "data.synthetic_alpha");
   check_variance(beta_, "data.synthetic_beta");
   test_.shape = input_shape();

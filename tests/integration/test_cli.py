@@ -118,6 +118,22 @@ class Output(Tmp):
         self.assertEqual(p.returncode, 0, p.stderr)
         self.assertIn("--server.rounds [100]", p.stdout)
         self.assertIn("--data.partition [dirichlet]", p.stdout)
+        # docs/config.md is generated from --help and must not go stale.
+        src = os.environ.get("FEDHPC_SOURCE_DIR", "../..")
+        with open(os.path.join(src, "docs", "config.md")) as f:
+            doc = f.read()
+        for line in p.stdout.splitlines():
+            if line.strip().startswith("--"):
+                self.assertIn(line.strip(), doc, "docs/config.md is stale: run scripts/gen-config-doc.sh")
+
+    def test_configs_parse(self):
+        src = os.environ.get("FEDHPC_SOURCE_DIR", "../..")
+        cfgs = sorted(f for f in os.listdir(os.path.join(src, "configs")) if f.endswith(".ini"))
+        self.assertIn("default.ini", cfgs)
+        for name in cfgs:
+            p = run_direct(["--config", os.path.join(src, "configs", name), "--check"])
+            self.assertEqual(p.returncode, 0, f"{name}: {p.stderr}")
+            self.assertIn("[server]", p.stdout)
 
 
 class BadInput(Tmp):
@@ -210,10 +226,10 @@ class Datasets(Tmp):
                 n = 20 + k
                 g = f.create_group(f"clients/{k:04d}")
                 y = rng.integers(0, 3, n)
-                g["x"] = (rng.normal(size=(n, 5)) + y[:, None]).astype(np.float32)
+                g["x"] = (rng.normal(size=(n, 5)) + 3 * y[:, None]).astype(np.float32)
                 g["y"] = y.astype(np.int64)
             y = rng.integers(0, 3, 300)
-            f["test/x"] = (rng.normal(size=(300, 5)) + y[:, None]).astype(np.float32)
+            f["test/x"] = (rng.normal(size=(300, 5)) + 3 * y[:, None]).astype(np.float32)
             f["test/y"] = y.astype(np.int64)
         o = self.out("nat_out.h5")
         run(["--data.source", "hdf5", "--data.path", path, "--data.num_clients", "12",

@@ -38,7 +38,9 @@ void write_idx_gz(const fs::path& path, std::uint32_t magic, const std::vector<s
 }
 
 /// Pixel j of image i of the fake set.
-std::uint8_t pixel(int image, int j) { return static_cast<std::uint8_t>((image * 31 + j * 7) % 256); }
+std::uint8_t pixel(int image, int j) {
+  return static_cast<std::uint8_t>((image * 31 + j * 7) % 256);
+}
 
 float standardised(std::uint8_t v) {
   return (static_cast<float>(v) / 255.0f - data::kFashionMnistMean) / data::kFashionMnistStd;
@@ -67,7 +69,8 @@ class FakeFashionMnist : public ::testing::Test {
     std::vector<std::uint8_t> px(static_cast<std::size_t>(images) * kPixels), y;
     for (int i = 0; i < images; ++i)
       for (int j = 0; j < kPixels; ++j)
-        px[static_cast<std::size_t>(i) * kPixels + static_cast<std::size_t>(j)] = pixel(first_image + i, j);
+        px[static_cast<std::size_t>(i) * kPixels + static_cast<std::size_t>(j)] =
+            pixel(first_image + i, j);
     for (int i = 0; i < labels; ++i) y.push_back(static_cast<std::uint8_t>((first_image + i) % 10));
     write_idx_gz(dir_ / (prefix + "-images-idx3-ubyte.gz"), data::kIdxImagesMagic,
                  {static_cast<std::uint32_t>(images), 28, 28}, px);
@@ -156,7 +159,8 @@ TEST_F(FakeFashionMnist, TruncatedImagesFailAtMaterialize) {
     ds.materialize(all, 0, 0);
     ADD_FAILURE() << "truncated file accepted";
   } catch (const ConfigError& e) {
-    EXPECT_NE(std::string(e.what()).find("train-images-idx3-ubyte.gz: truncated"), std::string::npos)
+    EXPECT_NE(std::string(e.what()).find("train-images-idx3-ubyte.gz: truncated"),
+              std::string::npos)
         << e.what();
   }
 }
@@ -182,7 +186,8 @@ TEST(RealFashionMnist, OpensPartitionsAndMaterialises) {
     samples += n;
     ds->label_histogram(c, h);
     EXPECT_EQ(std::accumulate(h.begin(), h.end(), std::int64_t{0}), n);
-    for (int k = 0; k < 10; ++k) per_class[static_cast<std::size_t>(k)] += h[static_cast<std::size_t>(k)];
+    for (int k = 0; k < 10; ++k)
+      per_class[static_cast<std::size_t>(k)] += h[static_cast<std::size_t>(k)];
   }
   EXPECT_EQ(samples, 60000);
   for (const auto v : per_class) EXPECT_EQ(v, 6000);

@@ -23,17 +23,29 @@ namespace {
 template <class T>
 hid_t native_type();
 template <>
-hid_t native_type<float>() { return H5T_NATIVE_FLOAT; }
+hid_t native_type<float>() {
+  return H5T_NATIVE_FLOAT;
+}
 template <>
-hid_t native_type<std::uint8_t>() { return H5T_NATIVE_UINT8; }
+hid_t native_type<std::uint8_t>() {
+  return H5T_NATIVE_UINT8;
+}
 template <>
-hid_t native_type<std::int16_t>() { return H5T_NATIVE_INT16; }
+hid_t native_type<std::int16_t>() {
+  return H5T_NATIVE_INT16;
+}
 template <>
-hid_t native_type<std::int32_t>() { return H5T_NATIVE_INT32; }
+hid_t native_type<std::int32_t>() {
+  return H5T_NATIVE_INT32;
+}
 template <>
-hid_t native_type<std::int64_t>() { return H5T_NATIVE_INT64; }
+hid_t native_type<std::int64_t>() {
+  return H5T_NATIVE_INT64;
+}
 template <>
-hid_t native_type<double>() { return H5T_NATIVE_DOUBLE; }
+hid_t native_type<double>() {
+  return H5T_NATIVE_DOUBLE;
+}
 
 /// Writes dataset `name` (parent groups created on demand) of the given dims.
 template <class T>
@@ -41,9 +53,11 @@ void put(hid_t file, const std::string& name, const std::vector<hsize_t>& dims,
          const std::vector<T>& values) {
   H5Handle lcpl(H5Pcreate(H5P_LINK_CREATE), "H5Pcreate");
   io::h5check(H5Pset_create_intermediate_group(lcpl, 1), "H5Pset_create_intermediate_group");
-  H5Handle space(H5Screate_simple(static_cast<int>(dims.size()), dims.data(), nullptr), "H5Screate");
-  H5Handle d(H5Dcreate2(file, name.c_str(), native_type<T>(), space, lcpl, H5P_DEFAULT, H5P_DEFAULT),
-             "H5Dcreate " + name);
+  H5Handle space(H5Screate_simple(static_cast<int>(dims.size()), dims.data(), nullptr),
+                 "H5Screate");
+  H5Handle d(
+      H5Dcreate2(file, name.c_str(), native_type<T>(), space, lcpl, H5P_DEFAULT, H5P_DEFAULT),
+      "H5Dcreate " + name);
   if (!values.empty())
     io::h5check(H5Dwrite(d, native_type<T>(), H5S_ALL, H5S_ALL, H5P_DEFAULT, values.data()),
                 "H5Dwrite " + name);
@@ -51,7 +65,8 @@ void put(hid_t file, const std::string& name, const std::vector<hsize_t>& dims,
 
 void put_root_int(hid_t file, const char* name, std::int64_t v) {
   H5Handle space(H5Screate(H5S_SCALAR), "H5Screate");
-  H5Handle a(H5Acreate2(file, name, H5T_NATIVE_INT64, space, H5P_DEFAULT, H5P_DEFAULT), "H5Acreate");
+  H5Handle a(H5Acreate2(file, name, H5T_NATIVE_INT64, space, H5P_DEFAULT, H5P_DEFAULT),
+             "H5Acreate");
   io::h5check(H5Awrite(a, H5T_NATIVE_INT64, &v), "H5Awrite");
 }
 
@@ -136,7 +151,8 @@ TEST_F(Hdf5DatasetTest, FlatFloatRoundTrip) {
     for (std::size_t r = 0; r < ids.size(); ++r) {
       EXPECT_EQ(v.y[r], ids[r] % 4);
       for (std::size_t j = 0; j < 5; ++j)
-        EXPECT_EQ(v.x[r * 5 + j], 0.5f * static_cast<float>(static_cast<std::size_t>(ids[r]) * 5 + j));
+        EXPECT_EQ(v.x[r * 5 + j],
+                  0.5f * static_cast<float>(static_cast<std::size_t>(ids[r]) * 5 + j));
     }
   }
   EXPECT_THROW(ds.examples(1), InternalError);
@@ -343,6 +359,14 @@ TEST_F(Hdf5DatasetTest, WrongRankTypeLengthAndLabels) {
     put<std::int32_t>(f, "/test/y", {4}, {0, 1, -3, 0});
   }
   expect_error([&] { data::Hdf5Dataset(cfg_, 1); }, "negative label -3 at row 2 of /test/y");
+  {
+    H5Handle f = create();
+    write_flat(f);
+    io::h5check(H5Ldelete(f, "/test/y", H5P_DEFAULT), "H5Ldelete");
+    put<std::int64_t>(f, "/test/y", {4}, {0, 1, std::int64_t{1} << 40, 0});
+  }
+  expect_error([&] { data::Hdf5Dataset(cfg_, 1); },
+               "at row 2 of /test/y exceeds the supported maximum");
   {
     H5Handle f = create();
     write_flat(f);

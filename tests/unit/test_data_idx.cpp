@@ -124,7 +124,8 @@ TEST_F(IdxTest, MissingFile) {
 TEST_F(IdxTest, NotGzipNorIdx) {
   const fs::path f = dir_ / "text.gz";
   write_raw(f, {'h', 'e', 'l', 'l', 'o', ' ', 'w', 'o', 'r', 'l', 'd', '\n'});
-  expect_error([&] { data::read_idx_labels(f.string(), 10); }, f, "not a gzip-compressed or plain IDX");
+  expect_error([&] { data::read_idx_labels(f.string(), 10); }, f,
+               "not a gzip-compressed or plain IDX");
 }
 
 TEST_F(IdxTest, CorruptGzipStream) {

@@ -66,7 +66,8 @@ std::vector<std::vector<int>> class_counts(const Partition& p, std::span<const s
                                        std::vector<int>(static_cast<std::size_t>(classes), 0));
   for (int k = 0; k < p.num_clients(); ++k)
     for (const std::int32_t i : p.client(k))
-      ++counts[static_cast<std::size_t>(k)][static_cast<std::size_t>(y[static_cast<std::size_t>(i)])];
+      ++counts[static_cast<std::size_t>(k)]
+              [static_cast<std::size_t>(y[static_cast<std::size_t>(i)])];
   return counts;
 }
 

@@ -25,9 +25,7 @@ struct Copy {
   bool operator==(const Copy&) const = default;
 };
 
-Copy copy(const data::ExampleView& v) {
-  return {{v.x, v.x + v.n * 60}, {v.y, v.y + v.n}};
-}
+Copy copy(const data::ExampleView& v) { return {{v.x, v.x + v.n * 60}, {v.y, v.y + v.n}}; }
 
 }  // namespace
 

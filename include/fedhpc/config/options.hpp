@@ -12,6 +12,7 @@ struct ParsedArgs {
   RunConfig config;
   bool help = false;             ///< --help: print help_text() and exit 0
   bool version = false;          ///< --version
+  bool check = false;            ///< --check: validate and print the effective config
   std::string config_file;       ///< --config FILE, empty when absent
   std::string effective_ini;     ///< every option that affects results, final values, INI syntax
   std::string execution_ini;     ///< the rest (run.output, run.overwrite, run.progress)

@@ -4,6 +4,7 @@
 /// unsigned-byte element type (0x08) is supported. Every malformed input
 /// throws ConfigError("data.path", "<file>: <what was expected>").
 #include <cstdint>
+#include <memory>
 #include <span>
 #include <string>
 #include <vector>
@@ -23,9 +24,6 @@ class IdxReader {
  public:
   /// Opens `path` and checks that its header has the magic `expected_magic`.
   IdxReader(std::string path, std::uint32_t expected_magic);
-  IdxReader(const IdxReader&) = delete;
-  IdxReader& operator=(const IdxReader&) = delete;
-  ~IdxReader();
 
   /// Dimensions from the header; dims()[0] is the item count.
   std::span<const std::int64_t> dims() const { return dims_; }
@@ -47,8 +45,13 @@ class IdxReader {
   [[noreturn]] void fail(const std::string& what) const;
   std::string zlib_detail() const;
 
+  /// Closes the gzFile (also when the constructor throws after gzopen).
+  struct GzClose {
+    void operator()(gzFile_s* f) const noexcept;
+  };
+
   std::string path_;
-  gzFile_s* gz_ = nullptr;
+  std::unique_ptr<gzFile_s, GzClose> gz_;
   std::vector<std::int64_t> dims_;
   std::int64_t item_bytes_ = 1;
   std::int64_t items_ = 0;

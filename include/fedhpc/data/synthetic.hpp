@@ -22,7 +22,7 @@ struct SyntheticModel {
   static constexpr int kClasses = 10;
   std::array<double, kClasses * kFeatures> w;  // (classes, features)
   std::array<double, kClasses> b;
-  std::array<double, kFeatures> v;             // mean of x
+  std::array<double, kFeatures> v;  // mean of x
 };
 
 /// Largest client size synthetic_client_size returns.
@@ -62,12 +62,12 @@ class SyntheticDataset final : public FederatedDataset {
   double alpha_, beta_;
   std::int64_t test_size_;
 
-  SyntheticModel model_{};          // scratch for examples() and materialize()
-  int cached_client_ = -1;          // client whose examples are in x_, y_
-  std::vector<float> x_;            // (largest n seen, 60); grows, never shrinks
-  std::vector<std::int32_t> y_;     // (largest n seen)
+  SyntheticModel model_{};       // scratch for examples() and materialize()
+  int cached_client_ = -1;       // client whose examples are in x_, y_
+  std::vector<float> x_;         // (largest n seen, 60); grows, never shrinks
+  std::vector<std::int32_t> y_;  // (largest n seen)
   std::int64_t cached_n_ = 0;
-  Dataset test_;                    // materialised test rows
+  Dataset test_;  // materialised test rows
 };
 
 }  // namespace fedhpc::data

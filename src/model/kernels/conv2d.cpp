@@ -1,24 +1,36 @@
 #include "fedhpc/model/kernels/conv2d.hpp"
 
 #include <algorithm>
+#include <cstdint>
+
+#if defined(__AVX512F__)
+#include <immintrin.h>
+#endif
 
 #include "fedhpc/model/kernels/gemm.hpp"
 
 namespace fedhpc::model::kernels {
+namespace {
 
-std::size_t conv2d_scratch_size(const ConvShape& s) {
-  return static_cast<std::size_t>(s.patch()) * static_cast<std::size_t>(s.positions());
+/// Output columns [x0, x1) of kernel column kx read inside the input row; the rest is padding.
+struct ColRange {
+  int x0, x1;
+};
+ColRange col_range(const ConvShape& s, int kx) {
+  const int ow = s.out_w();
+  const int x0 = std::clamp(s.pad - kx, 0, ow);
+  return {x0, std::clamp(s.in_w + s.pad - kx, x0, ow)};
 }
 
-void im2col(const float* x, float* cols, const ConvShape& s) {
+/// Any geometry: row segments through std::copy / std::fill.
+void im2col_generic(const float* x, float* cols, const ConvShape& s) {
   const int oh = s.out_h(), ow = s.out_w();
   const std::ptrdiff_t P = s.positions();
   for (int c = 0; c < s.in_c; ++c)
     for (int ky = 0; ky < s.k; ++ky)
       for (int kx = 0; kx < s.k; ++kx) {
         float* row = cols + ((static_cast<std::ptrdiff_t>(c) * s.k + ky) * s.k + kx) * P;
-        // Output columns [x0, x1) read inside the input row; the rest is padding.
-        const int x0 = std::clamp(s.pad - kx, 0, ow), x1 = std::clamp(s.in_w + s.pad - kx, x0, ow);
+        const auto [x0, x1] = col_range(s, kx);
         for (int oy = 0; oy < oh; ++oy) {
           float* r = row + static_cast<std::ptrdiff_t>(oy) * ow;
           const int iy = oy + ky - s.pad;
@@ -34,7 +46,7 @@ void im2col(const float* x, float* cols, const ConvShape& s) {
       }
 }
 
-void col2im(const float* cols, float* dx, const ConvShape& s) {
+void col2im_generic(const float* cols, float* dx, const ConvShape& s) {
   const int oh = s.out_h(), ow = s.out_w();
   const std::ptrdiff_t P = s.positions();
   std::fill(dx, dx + s.in_size(), 0.0f);
@@ -42,7 +54,7 @@ void col2im(const float* cols, float* dx, const ConvShape& s) {
     for (int ky = 0; ky < s.k; ++ky)
       for (int kx = 0; kx < s.k; ++kx) {
         const float* row = cols + ((static_cast<std::ptrdiff_t>(c) * s.k + ky) * s.k + kx) * P;
-        const int x0 = std::clamp(s.pad - kx, 0, ow), x1 = std::clamp(s.in_w + s.pad - kx, x0, ow);
+        const auto [x0, x1] = col_range(s, kx);
         for (int oy = 0; oy < oh; ++oy) {
           const int iy = oy + ky - s.pad;
           if (iy < 0 || iy >= s.in_h) continue;
@@ -51,6 +63,126 @@ void col2im(const float* cols, float* dx, const ConvShape& s) {
           for (int j = 0; j < x1 - x0; ++j) dst[j] += src[j];
         }
       }
+}
+
+#if defined(__AVX512F__)
+// Rows of at most 32 floats (LeNet-5: 28 and 14 wide) live in two zmm
+// registers. im2col loads each input row once and writes its k shifted copies
+// with lane permutes; col2im sums the k*k shifted cols rows of one input row
+// in registers and stores it once. This replaces thousands of short row
+// copies (memmove calls, store-forwarding stalls in col2im) per example.
+constexpr int kFastMaxWidth = 32;
+constexpr int kFastMaxK = 16;
+
+bool fast_path(const ConvShape& s) {
+  return s.in_w <= kFastMaxWidth && s.out_w() <= kFastMaxWidth && s.k <= kFastMaxK;
+}
+
+__mmask16 lanes(int len) {
+  return len >= 16 ? static_cast<__mmask16>(0xFFFF)
+                   : len <= 0 ? static_cast<__mmask16>(0) : static_cast<__mmask16>((1u << len) - 1u);
+}
+
+/// Selects out[l] = in[16 * chunk + l + shift] from a 32-lane row (v0, v1); 0 outside [0, 32).
+struct LaneShift {
+  __m512i idx[2];
+  __mmask16 keep[2];
+};
+
+LaneShift make_shift(int shift) {
+  LaneShift sh{};
+  for (int chunk = 0; chunk < 2; ++chunk) {
+    alignas(64) std::int32_t idx[16];
+    unsigned keep = 0;
+    for (int l = 0; l < 16; ++l) {
+      const int src = 16 * chunk + l + shift;
+      idx[l] = src & 31;
+      if (src >= 0 && src < 32) keep |= 1u << l;
+    }
+    sh.idx[chunk] = _mm512_load_si512(idx);
+    sh.keep[chunk] = static_cast<__mmask16>(keep);
+  }
+  return sh;
+}
+
+/// Row of `len` <= 32 floats as two registers, zero beyond len.
+void load_row(const float* src, int len, __m512& v0, __m512& v1) {
+  v0 = _mm512_maskz_loadu_ps(lanes(len), src);
+  v1 = len > 16 ? _mm512_maskz_loadu_ps(lanes(len - 16), src + 16) : _mm512_setzero_ps();
+}
+
+void im2col_fast(const float* x, float* cols, const ConvShape& s) {
+  const int oh = s.out_h(), ow = s.out_w();
+  const std::ptrdiff_t P = s.positions();
+  LaneShift sh[kFastMaxK];
+  for (int kx = 0; kx < s.k; ++kx) sh[kx] = make_shift(kx - s.pad);  // cols(ox) = x(ox + kx - pad)
+  const __mmask16 st0 = lanes(ow), st1 = lanes(ow - 16);
+  for (int c = 0; c < s.in_c; ++c)
+    for (int ky = 0; ky < s.k; ++ky) {
+      float* rows = cols + (static_cast<std::ptrdiff_t>(c) * s.k + ky) * s.k * P;  // kx = 0
+      for (int oy = 0; oy < oh; ++oy) {
+        const int iy = oy + ky - s.pad;
+        __m512 v0 = _mm512_setzero_ps(), v1 = _mm512_setzero_ps();
+        if (iy >= 0 && iy < s.in_h)
+          load_row(x + (static_cast<std::ptrdiff_t>(c) * s.in_h + iy) * s.in_w, s.in_w, v0, v1);
+        float* dst = rows + static_cast<std::ptrdiff_t>(oy) * ow;
+        for (int kx = 0; kx < s.k; ++kx, dst += P) {
+          _mm512_mask_storeu_ps(dst, st0, _mm512_maskz_permutex2var_ps(sh[kx].keep[0], v0, sh[kx].idx[0], v1));
+          if (ow > 16)
+            _mm512_mask_storeu_ps(dst + 16, st1,
+                                  _mm512_maskz_permutex2var_ps(sh[kx].keep[1], v0, sh[kx].idx[1], v1));
+        }
+      }
+    }
+}
+
+void col2im_fast(const float* cols, float* dx, const ConvShape& s) {
+  const int oh = s.out_h(), ow = s.out_w();
+  const std::ptrdiff_t P = s.positions();
+  LaneShift sh[kFastMaxK];
+  for (int kx = 0; kx < s.k; ++kx) sh[kx] = make_shift(s.pad - kx);  // dx(ix) += cols(ix - kx + pad)
+  const __mmask16 st0 = lanes(s.in_w), st1 = lanes(s.in_w - 16);
+  for (int c = 0; c < s.in_c; ++c)
+    for (int iy = 0; iy < s.in_h; ++iy) {
+      __m512 acc0 = _mm512_setzero_ps(), acc1 = _mm512_setzero_ps();
+      for (int ky = 0; ky < s.k; ++ky) {
+        const int oy = iy + s.pad - ky;
+        if (oy < 0 || oy >= oh) continue;
+        const float* src = cols + (static_cast<std::ptrdiff_t>(c) * s.k + ky) * s.k * P +
+                           static_cast<std::ptrdiff_t>(oy) * ow;
+        for (int kx = 0; kx < s.k; ++kx, src += P) {
+          __m512 u0, u1;
+          load_row(src, ow, u0, u1);
+          acc0 = _mm512_add_ps(acc0, _mm512_maskz_permutex2var_ps(sh[kx].keep[0], u0, sh[kx].idx[0], u1));
+          if (s.in_w > 16)
+            acc1 = _mm512_add_ps(acc1, _mm512_maskz_permutex2var_ps(sh[kx].keep[1], u0, sh[kx].idx[1], u1));
+        }
+      }
+      float* dst = dx + (static_cast<std::ptrdiff_t>(c) * s.in_h + iy) * s.in_w;
+      _mm512_mask_storeu_ps(dst, st0, acc0);
+      if (s.in_w > 16) _mm512_mask_storeu_ps(dst + 16, st1, acc1);
+    }
+}
+#endif
+
+}  // namespace
+
+std::size_t conv2d_scratch_size(const ConvShape& s) {
+  return static_cast<std::size_t>(s.patch()) * static_cast<std::size_t>(s.positions());
+}
+
+void im2col(const float* x, float* cols, const ConvShape& s) {
+#if defined(__AVX512F__)
+  if (fast_path(s)) return im2col_fast(x, cols, s);
+#endif
+  im2col_generic(x, cols, s);
+}
+
+void col2im(const float* cols, float* dx, const ConvShape& s) {
+#if defined(__AVX512F__)
+  if (fast_path(s)) return col2im_fast(cols, dx, s);
+#endif
+  col2im_generic(cols, dx, s);
 }
 
 void conv2d_forward(const float* x, const float* w, float* y, float* cols, int n, const ConvShape& s) {

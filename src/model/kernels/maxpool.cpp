@@ -5,28 +5,32 @@
 
 namespace fedhpc::model::kernels {
 
+namespace {
+
+/// One output row: windows of input rows r0, r1. Branch-free so it
+/// vectorizes; restrict because the uint8 stores could otherwise alias.
+void pool_row(const float* __restrict r0, const float* __restrict r1, float* __restrict y,
+              std::uint8_t* __restrict arg, std::ptrdiff_t ow) {
+  for (std::ptrdiff_t ox = 0; ox < ow; ++ox) {
+    const float a = r0[2 * ox], b = r0[2 * ox + 1], c = r1[2 * ox], d = r1[2 * ox + 1];
+    // Strict > keeps the first max in window order (0, 1, 2, 3).
+    const int right_top = b > a, right_bot = d > c;
+    const float top = right_top ? b : a, bot = right_bot ? d : c;
+    const int lower = bot > top;
+    y[ox] = lower ? bot : top;
+    arg[ox] = static_cast<std::uint8_t>(lower * (2 + right_bot) + (1 - lower) * right_top);
+  }
+}
+
+}  // namespace
+
 void maxpool2_forward(const float* x, float* y, std::uint8_t* arg, int n, int c, int h, int w) {
   const std::ptrdiff_t oh = h / 2, ow = w / 2, planes = static_cast<std::ptrdiff_t>(n) * c;
-  for (std::ptrdiff_t q = 0; q < planes; ++q) {
-    const float* xp = x + q * h * w;
-    float* yp = y + q * oh * ow;
-    std::uint8_t* ap = arg + q * oh * ow;
+  for (std::ptrdiff_t q = 0; q < planes; ++q)
     for (std::ptrdiff_t oy = 0; oy < oh; ++oy) {
-      const float* r0 = xp + 2 * oy * w;
-      const float* r1 = r0 + w;
-      for (std::ptrdiff_t ox = 0; ox < ow; ++ox) {
-        const float a = r0[2 * ox], b = r0[2 * ox + 1], cc = r1[2 * ox], d = r1[2 * ox + 1];
-        // Strict > keeps the first max in window order (0, 1, 2, 3).
-        const float top = b > a ? b : a;
-        const int top_i = b > a ? 1 : 0;
-        const float bot = d > cc ? d : cc;
-        const int bot_i = d > cc ? 3 : 2;
-        const bool lower = bot > top;
-        yp[oy * ow + ox] = lower ? bot : top;
-        ap[oy * ow + ox] = static_cast<std::uint8_t>(lower ? bot_i : top_i);
-      }
+      const float* r0 = x + (q * h + 2 * oy) * w;
+      pool_row(r0, r0 + w, y + (q * oh + oy) * ow, arg + (q * oh + oy) * ow, ow);
     }
-  }
 }
 
 void maxpool2_backward(const float* dy, const std::uint8_t* arg, float* dx, int n, int c, int h,
