@@ -93,6 +93,10 @@ TEST(ModelKernels, ConvMatchesDirectLoops) {
       {3, 7, 9, 4, 3, 1},    // non-square image
       {2, 5, 6, 3, 3, 3},    // padding wider than the kernel reach
       {2, 4, 4, 5, 1, 0},    // 1x1 kernel
+      {2, 9, 20, 3, 5, 4},   // output wider than the input, rows over 16 floats
+      {2, 11, 36, 3, 3, 1},  // rows over 32 floats (portable im2col path)
+      {3, 5, 5, 2, 3, 0},    // rows of 3 floats: the 16-lane row stores must not spill
+      {1, 7, 4, 2, 2, 1},    // even kernel, rows of 5 floats
   };
   std::uint64_t key = 100;
   for (const auto& s : shapes) {
@@ -118,16 +122,18 @@ TEST(ModelKernels, ConvMatchesDirectLoops) {
 
 TEST(ModelKernels, Col2imIsTheAdjointOfIm2col) {
   // <im2col(x), c> == <x, col2im(c)> for any x, c.
-  const ConvShape s{3, 6, 5, 2, 3, 2};
-  const auto x = random_vec(static_cast<std::size_t>(s.in_size()), 1);
-  const auto c = random_vec(conv2d_scratch_size(s), 2);
-  std::vector<float> cols(c.size()), dx(x.size());
-  im2col(x.data(), cols.data(), s);
-  col2im(c.data(), dx.data(), s);
-  double lhs = 0.0, rhs = 0.0;
-  for (std::size_t i = 0; i < c.size(); ++i) lhs += static_cast<double>(cols[i]) * c[i];
-  for (std::size_t i = 0; i < x.size(); ++i) rhs += static_cast<double>(x[i]) * dx[i];
-  EXPECT_NEAR(lhs, rhs, 1e-4 * std::max(1.0, std::abs(lhs)));
+  for (const ConvShape& s : {ConvShape{3, 6, 5, 2, 3, 2}, ConvShape{1, 28, 28, 6, 5, 2},
+                             ConvShape{2, 7, 40, 1, 5, 1}}) {
+    const auto x = random_vec(static_cast<std::size_t>(s.in_size()), 1);
+    const auto c = random_vec(conv2d_scratch_size(s), 2);
+    std::vector<float> cols(c.size()), dx(x.size());
+    im2col(x.data(), cols.data(), s);
+    col2im(c.data(), dx.data(), s);
+    double lhs = 0.0, rhs = 0.0;
+    for (std::size_t i = 0; i < c.size(); ++i) lhs += static_cast<double>(cols[i]) * c[i];
+    for (std::size_t i = 0; i < x.size(); ++i) rhs += static_cast<double>(x[i]) * dx[i];
+    EXPECT_NEAR(lhs, rhs, 1e-4 * std::max(1.0, std::abs(lhs))) << "in_w " << s.in_w;
+  }
 }
 
 TEST(ModelKernels, MaxPoolForwardBackward) {

@@ -112,25 +112,37 @@ void load_row(const float* src, int len, __m512& v0, __m512& v1) {
 }
 
 void im2col_fast(const float* x, float* cols, const ConvShape& s) {
+  // Locals: the stores below may alias anything, so members of s would be reloaded.
+  const int in_c = s.in_c, in_h = s.in_h, in_w = s.in_w, k = s.k, pad = s.pad;
   const int oh = s.out_h(), ow = s.out_w();
   const std::ptrdiff_t P = s.positions();
   LaneShift sh[kFastMaxK];
-  for (int kx = 0; kx < s.k; ++kx) sh[kx] = make_shift(kx - s.pad);  // cols(ox) = x(ox + kx - pad)
-  const __mmask16 st0 = lanes(ow), st1 = lanes(ow - 16);
-  for (int c = 0; c < s.in_c; ++c)
-    for (int ky = 0; ky < s.k; ++ky) {
-      float* rows = cols + (static_cast<std::ptrdiff_t>(c) * s.k + ky) * s.k * P;  // kx = 0
+  for (int kx = 0; kx < k; ++kx) sh[kx] = make_shift(kx - pad);  // cols(ox) = x(ox + kx - pad)
+  // A row's last chunk is stored with all 16 lanes when the spill past ow
+  // stays inside the block: it lands in later rows, which are written
+  // afterwards. Rows near the end of a block are stored masked.
+  const bool two = ow > 16;
+  const __mmask16 tail = lanes(two ? ow - 16 : ow);
+  const std::ptrdiff_t spill_end = two ? 32 : 16;
+  for (int c = 0; c < in_c; ++c)
+    for (int ky = 0; ky < k; ++ky) {
+      float* rows = cols + (static_cast<std::ptrdiff_t>(c) * k + ky) * k * P;  // kx = 0
       for (int oy = 0; oy < oh; ++oy) {
-        const int iy = oy + ky - s.pad;
+        const int iy = oy + ky - pad;
         __m512 v0 = _mm512_setzero_ps(), v1 = _mm512_setzero_ps();
-        if (iy >= 0 && iy < s.in_h)
-          load_row(x + (static_cast<std::ptrdiff_t>(c) * s.in_h + iy) * s.in_w, s.in_w, v0, v1);
+        if (iy >= 0 && iy < in_h)
+          load_row(x + (static_cast<std::ptrdiff_t>(c) * in_h + iy) * in_w, in_w, v0, v1);
+        const bool full = static_cast<std::ptrdiff_t>(oy) * ow + spill_end <= P;
+        const __mmask16 m = full ? static_cast<__mmask16>(0xFFFF) : tail;
         float* dst = rows + static_cast<std::ptrdiff_t>(oy) * ow;
-        for (int kx = 0; kx < s.k; ++kx, dst += P) {
-          _mm512_mask_storeu_ps(dst, st0, _mm512_maskz_permutex2var_ps(sh[kx].keep[0], v0, sh[kx].idx[0], v1));
-          if (ow > 16)
-            _mm512_mask_storeu_ps(dst + 16, st1,
-                                  _mm512_maskz_permutex2var_ps(sh[kx].keep[1], v0, sh[kx].idx[1], v1));
+        for (int kx = 0; kx < k; ++kx, dst += P) {
+          const __m512 lo = _mm512_maskz_permutex2var_ps(sh[kx].keep[0], v0, sh[kx].idx[0], v1);
+          if (two) {
+            _mm512_storeu_ps(dst, lo);
+            _mm512_mask_storeu_ps(dst + 16, m, _mm512_maskz_permutex2var_ps(sh[kx].keep[1], v0, sh[kx].idx[1], v1));
+          } else {
+            _mm512_mask_storeu_ps(dst, m, lo);
+          }
         }
       }
     }
