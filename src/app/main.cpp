@@ -10,6 +10,7 @@
 #include "fedhpc/comm/environment.hpp"
 #include "fedhpc/config/options.hpp"
 #include "fedhpc/core/error.hpp"
+#include "fedhpc/core/stop_signal.hpp"
 #include "fedhpc/io/output_path.hpp"
 #include "fedhpc/sim/simulation.hpp"
 #include "fedhpc/version.hpp"
@@ -37,9 +38,15 @@ int main(int argc, char** argv) {
   try {
     args = parse_args(argc, argv);
     if (!args.help && !args.version && !args.check) {
-      io::check_output_path(args.config.run.output, args.config.run.overwrite);
+      const RunSection& run = args.config.run;
+      io::check_output_path(run.output, run.overwrite);
+      if (!args.resume && !run.overwrite && std::filesystem::exists(run.checkpoint_path()))
+        throw ConfigError("run.checkpoint", "a checkpoint exists at '" + run.checkpoint_path() +
+                                                "': pass --resume to continue that run, or "
+                                                "--run.overwrite true to start over");
+      install_stop_handlers();
       simulation = std::make_unique<sim::Simulation>(args.config, args.effective_ini,
-                                                        args.execution_ini, world);
+                                                     args.execution_ini, world, args.resume);
     }
   } catch (const ConfigError& e) {
     code = kExitUsage;
@@ -65,7 +72,13 @@ int main(int argc, char** argv) {
 
   // The run: a failure may hit one rank only, so it ends the whole job.
   try {
-    simulation->run();
+    if (simulation->run() == sim::Simulation::Outcome::kStopped) {
+      if (world.rank() == 0)
+        std::fprintf(stderr, "[rank 0/%d] fedhpc: stopped by signal; checkpoint written to %s "
+                             "(continue with --resume)\n",
+                     world.size(), args.config.run.checkpoint_path().c_str());
+      return kExitStopped;
+    }
     if (world.rank() == 0 && args.config.run.progress) {
       const auto& s = simulation->summary();
       std::printf("done: %lld client updates in %.1fs, final test accuracy %.2f%%, results in %s\n",

@@ -130,6 +130,11 @@ const std::vector<Option>& option_table() {
        [](RunConfig& c, S k, S v) { c.run.snapshot_every = parse_int(k, v, 0, kMaxInt); }},
       {"run.progress", "true", "rank 0 prints one progress line per round",
        [](RunConfig& c, S k, S v) { c.run.progress = parse_bool(k, v); }},
+      {"run.checkpoint", "", "checkpoint file (empty: <run.output>.ckpt); resume with --resume",
+       [](RunConfig& c, S k, S v) { c.run.checkpoint = trim(v); }},
+      {"run.checkpoint_every", "0",
+       "checkpoint every k rounds (0: only on SIGTERM/SIGUSR1, which stop the run with exit code 3)",
+       [](RunConfig& c, S k, S v) { c.run.checkpoint_every = parse_int(k, v, 0, kMaxInt); }},
       // [data]
       {"data.source", "fashion_mnist", "fashion_mnist | hdf5 | synthetic",
        [](RunConfig& c, S k, S v) {
@@ -245,7 +250,8 @@ const std::vector<Option>& option_table() {
 
 /// Keys that say where and how output is written, not what is computed.
 bool is_execution_key(const std::string& key) {
-  return key == "run.output" || key == "run.overwrite" || key == "run.progress";
+  return key == "run.output" || key == "run.overwrite" || key == "run.progress" ||
+         key == "run.checkpoint" || key == "run.checkpoint_every";
 }
 
 po::options_description describe() {
@@ -263,6 +269,7 @@ std::string help_text() {
          "  --config FILE   INI experiment file ([section] key = value)\n"
          "  --help          this text\n"
          "  --check         validate the configuration, print it, and exit\n"
+         "  --resume        continue the run from its checkpoint (run.checkpoint)\n"
          "  --version       version and git revision\n\n"
          "Every option below can be set in the file or on the command line\n"
          "(--section.key value); the command line wins. Defaults in brackets.\n";
@@ -279,14 +286,15 @@ std::string help_text() {
     else left += "\n" + std::string(44, ' ');
     out << left << o.help << "\n";
   }
-  out << "\nexit codes: 0 success, 1 runtime failure, 2 bad usage/config/input\n";
+  out << "\nexit codes: 0 success, 1 runtime failure, 2 bad usage/config/input,\n"
+         "            3 stopped by SIGTERM/SIGUSR1 after writing a checkpoint (use --resume)\n";
   return out.str();
 }
 
 ParsedArgs parse_args(int argc, const char* const* argv) {
   ParsedArgs out;
   po::options_description generic;
-  generic.add_options()("help,h", "")("version", "")("check", "")(
+  generic.add_options()("help,h", "")("version", "")("check", "")("resume", "")(
       "config", po::value<std::string>(), "");
   po::options_description keys = describe();
   po::options_description all;
@@ -325,6 +333,7 @@ ParsedArgs parse_args(int argc, const char* const* argv) {
   }
   po::notify(vm);
   out.check = vm.count("check") > 0;
+  out.resume = vm.count("resume") > 0;
 
   std::map<std::string, std::string> values;
   for (const auto& o : option_table()) {

@@ -6,7 +6,7 @@
 
 namespace fedhpc::io {
 
-ResultsFile::ResultsFile(const comm::Communicator& comm, std::string path)
+ResultsFile::ResultsFile(const comm::Communicator& comm, std::string path, Mode mode)
     : comm_(&comm), path_(std::move(path)) {
   silence_hdf5_errors();
   H5Handle fapl(H5Pcreate(H5P_FILE_ACCESS), "H5Pcreate(file access)");
@@ -14,8 +14,10 @@ ResultsFile::ResultsFile(const comm::Communicator& comm, std::string path)
   h5check(H5Pset_all_coll_metadata_ops(fapl, true), "H5Pset_all_coll_metadata_ops");
   h5check(H5Pset_coll_metadata_write(fapl, true), "H5Pset_coll_metadata_write");
   const std::string part = part_path();
-  file_ = H5Handle(H5Fcreate(part.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, fapl),
-                   "H5Fcreate " + part);
+  if (mode == Mode::kCreate)
+    file_ = H5Handle(H5Fcreate(part.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, fapl), "H5Fcreate " + part);
+  else
+    file_ = H5Handle(H5Fopen(part.c_str(), H5F_ACC_RDWR, fapl), "H5Fopen " + part);
   dxpl_ = H5Handle(H5Pcreate(H5P_DATASET_XFER), "H5Pcreate(transfer)");
   h5check(H5Pset_dxpl_mpio(dxpl_, H5FD_MPIO_COLLECTIVE), "H5Pset_dxpl_mpio");
 }
@@ -102,12 +104,17 @@ void ResultsFile::write_block(const std::string& path, std::int64_t rows, std::s
                               std::int64_t row_begin, std::span<const T> values) {
   const int rank = cols == 0 ? 1 : 2;
   const hsize_t dims[2] = {static_cast<hsize_t>(rows), cols};
-  H5Handle space(H5Screate_simple(rank, dims, nullptr), "H5Screate_simple " + path);
-  H5Handle dcpl(H5Pcreate(H5P_DATASET_CREATE), "H5Pcreate(create) " + path);
-  h5check(H5Pset_fill_time(dcpl, H5D_FILL_TIME_NEVER), "H5Pset_fill_time " + path);
-  H5Handle d(H5Dcreate2(file_, path.c_str(), h5_type<T>::get(), space, H5P_DEFAULT, dcpl,
-                        H5P_DEFAULT),
-             "H5Dcreate " + path);
+  H5Handle d;
+  if (H5Lexists(file_, path.c_str(), H5P_DEFAULT) > 0) {  // rewritten on resume
+    d = H5Handle(H5Dopen2(file_, path.c_str(), H5P_DEFAULT), "H5Dopen " + path);
+  } else {
+    H5Handle space(H5Screate_simple(rank, dims, nullptr), "H5Screate_simple " + path);
+    H5Handle dcpl(H5Pcreate(H5P_DATASET_CREATE), "H5Pcreate(create) " + path);
+    h5check(H5Pset_fill_time(dcpl, H5D_FILL_TIME_NEVER), "H5Pset_fill_time " + path);
+    d = H5Handle(H5Dcreate2(file_, path.c_str(), h5_type<T>::get(), space, H5P_DEFAULT, dcpl,
+                            H5P_DEFAULT),
+                 "H5Dcreate " + path);
+  }
   const std::size_t width = std::max<std::size_t>(1, cols);
   std::vector<std::int64_t> my_rows(values.size() / width);
   std::iota(my_rows.begin(), my_rows.end(), row_begin);
@@ -118,11 +125,32 @@ void ResultsFile::write_block(const std::string& path, std::int64_t rows, std::s
   }
 }
 
+std::int64_t ResultsFile::rows(const std::string& path) {
+  H5Handle d(H5Dopen2(file_, path.c_str(), H5P_DEFAULT), "H5Dopen " + path);
+  H5Handle space(H5Dget_space(d), "H5Dget_space " + path);
+  hsize_t dims[2] = {0, 0};
+  h5check(H5Sget_simple_extent_dims(space, dims, nullptr), "H5Sget_simple_extent_dims " + path);
+  return static_cast<std::int64_t>(dims[0]);
+}
+
+void ResultsFile::truncate(const std::string& path, std::int64_t rows) {
+  H5Handle d(H5Dopen2(file_, path.c_str(), H5P_DEFAULT), "H5Dopen " + path);
+  H5Handle space(H5Dget_space(d), "H5Dget_space " + path);
+  hsize_t dims[2] = {0, 0};
+  h5check(H5Sget_simple_extent_dims(space, dims, nullptr), "H5Sget_simple_extent_dims " + path);
+  if (static_cast<std::int64_t>(dims[0]) < rows)
+    throw IoError(path + " holds " + std::to_string(dims[0]) + " rows, fewer than the " +
+                  std::to_string(rows) + " the checkpoint expects");
+  dims[0] = static_cast<hsize_t>(rows);
+  h5check(H5Dset_extent(d, dims), "H5Dset_extent " + path);
+}
+
 namespace {
 H5Handle open_object(hid_t file, const std::string& object) {
   return H5Handle(H5Oopen(file, object.c_str(), H5P_DEFAULT), "H5Oopen " + object);
 }
 void write_attribute(hid_t obj, const std::string& name, hid_t type, const void* value) {
+  if (H5Aexists(obj, name.c_str()) > 0) h5check(H5Adelete(obj, name.c_str()), "H5Adelete " + name);
   H5Handle space(H5Screate(H5S_SCALAR), "H5Screate(scalar)");
   H5Handle a(H5Acreate2(obj, name.c_str(), type, space, H5P_DEFAULT, H5P_DEFAULT),
              "H5Acreate " + name);

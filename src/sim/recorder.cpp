@@ -24,57 +24,73 @@ std::string hostname() {
 
 }  // namespace
 
-Recorder::Recorder(const comm::Communicator& comm, const std::string& path, const RunMetadata& meta)
+Recorder::Recorder(const comm::Communicator& comm, const std::string& path, const RunMetadata& meta,
+                   const ResumePoint* resume)
     : comm_(&comm),
-      file_(comm, path),
+      creating_(resume == nullptr),
+      part_path_(path + ".part"),
+      file_(comm, path, resume ? io::ResultsFile::Mode::kReopen : io::ResultsFile::Mode::kCreate),
       num_clients_(meta.num_clients),
       num_classes_(meta.num_classes),
       num_params_(meta.num_params) {
-  file_.set_attribute("/", "fedhpc_version", std::string(kVersion));
-  file_.set_attribute("/", "git_sha", std::string(kGitSha));
-  file_.set_attribute("/", "config", meta.config_ini);
-  file_.set_attribute("/", "seed", static_cast<std::int64_t>(meta.seed));
-  file_.set_attribute("/", "num_clients", meta.num_clients);
-  file_.set_attribute("/", "num_params", meta.num_params);
-  file_.set_attribute("/", "num_classes", meta.num_classes);
-  file_.set_attribute("/", "clients_per_round", meta.clients_per_round);
-  file_.set_attribute("/", "rounds", meta.rounds);
-  file_.set_attribute("/", "model_layout", meta.model_layout);
-
-  // Everything that depends on how the run was executed (rank count, host,
-  // timings) lives under /execution, so results compare with
-  // h5diff --exclude-path /execution.
-  file_.create_group("/execution");
+  if (creating_) {
+    file_.set_attribute("/", "fedhpc_version", std::string(kVersion));
+    file_.set_attribute("/", "git_sha", std::string(kGitSha));
+    file_.set_attribute("/", "config", meta.config_ini);
+    file_.set_attribute("/", "seed", static_cast<std::int64_t>(meta.seed));
+    file_.set_attribute("/", "num_clients", meta.num_clients);
+    file_.set_attribute("/", "num_params", meta.num_params);
+    file_.set_attribute("/", "num_classes", meta.num_classes);
+    file_.set_attribute("/", "clients_per_round", meta.clients_per_round);
+    file_.set_attribute("/", "rounds", meta.rounds);
+    file_.set_attribute("/", "model_layout", meta.model_layout);
+    // Everything that depends on how the run was executed (rank count, host,
+    // timings) lives under /execution, so results compare with
+    // h5diff --exclude-path /execution.
+    for (const char* g : {"/execution", "/rounds", "/clients", "/model", "/client_info"})
+      file_.create_group(g);
+  }
   file_.set_attribute("/execution", "num_ranks", static_cast<std::int64_t>(comm.size()));
   file_.set_attribute("/execution", "hostname", hostname());
   file_.set_attribute("/execution", "config", meta.execution_ini);
-  file_.create_series<double>("/execution/wall_seconds", 0, 1);
-  file_.create_series<double>("/execution/round_seconds", 0, 1);
-  const std::size_t k = static_cast<std::size_t>(meta.clients_per_round);
-  file_.create_series<std::int32_t>("/execution/client_row_rank", 0, k);
 
-  file_.create_group("/rounds");
+  const std::size_t k = static_cast<std::size_t>(meta.clients_per_round);
+  series<double>("/execution/wall_seconds", Axis::kRound, 0, 1);
+  series<double>("/execution/round_seconds", Axis::kRound, 0, 1);
+  series<std::int32_t>("/execution/client_row_rank", Axis::kClientRow, 0, k);
   for (const char* name : {"round", "clients_sampled", "clients_completed", "clients_dropped",
                            "clients_over_budget", "clients_diverged", "bytes_up", "bytes_down",
                            "examples", "peak_memory_max"})
-    file_.create_series<std::int64_t>(std::string("/rounds/") + name, 0, 1);
+    series<std::int64_t>(std::string("/rounds/") + name, Axis::kRound, 0, 1);
   for (const char* name : {"test_accuracy", "test_loss", "train_loss", "flops", "density"})
-    file_.create_series<double>(std::string("/rounds/") + name, 0, 1);
-
-  file_.create_group("/clients");
+    series<double>(std::string("/rounds/") + name, Axis::kRound, 0, 1);
   for (const char* name : {"round", "client_id", "num_samples", "steps", "bytes_up", "bytes_down",
                            "peak_memory_bytes", "memory_budget_bytes"})
-    file_.create_series<std::int64_t>(std::string("/clients/") + name, 0, k);
-  file_.create_series<std::int32_t>("/clients/status", 0, k);
-  file_.create_series<std::int32_t>("/clients/over_budget", 0, k);
-  file_.create_series<double>("/clients/train_loss", 0, k);
-  file_.create_series<double>("/clients/flops", 0, k);
+    series<std::int64_t>(std::string("/clients/") + name, Axis::kClientRow, 0, k);
+  series<std::int32_t>("/clients/status", Axis::kClientRow, 0, k);
+  series<std::int32_t>("/clients/over_budget", Axis::kClientRow, 0, k);
+  series<double>("/clients/train_loss", Axis::kClientRow, 0, k);
+  series<double>("/clients/flops", Axis::kClientRow, 0, k);
+  series<std::int64_t>("/model/round", Axis::kSnapshot, 0, 1);
+  series<float>("/model/params", Axis::kSnapshot, static_cast<std::size_t>(meta.num_params), 1);
 
-  file_.create_group("/model");
-  file_.create_series<std::int64_t>("/model/round", 0, 1);
-  file_.create_series<float>("/model/params", static_cast<std::size_t>(meta.num_params), 1);
-  file_.create_group("/client_info");
+  if (resume) {
+    for (const auto& s : series_) {
+      const std::int64_t rows = s.axis == Axis::kRound       ? resume->rounds
+                                : s.axis == Axis::kClientRow ? resume->client_rows
+                                                             : resume->snapshots;
+      file_.truncate(s.path, rows);
+    }
+  }
 }
+
+template <class T>
+void Recorder::series(const std::string& path, Axis axis, std::size_t cols, std::size_t chunk) {
+  if (creating_) file_.create_series<T>(path, cols, chunk);
+  series_.push_back({path, axis});
+}
+
+void Recorder::flush() { file_.flush(); }
 
 void Recorder::write_client_info(const ClientInfoSlice& s) {
   file_.write_block<std::int64_t>("/client_info/client_id", num_clients_, 0, s.first, s.client_id);

@@ -7,6 +7,7 @@
 #include <sstream>
 
 #include "fedhpc/core/error.hpp"
+#include "fedhpc/core/stop_signal.hpp"
 #include "fedhpc/core/timer.hpp"
 #include "fedhpc/sim/memory_budget.hpp"
 #include "fedhpc/sim/sampler.hpp"
@@ -16,7 +17,7 @@ namespace fedhpc::sim {
 namespace {
 
 // Tail of the round accumulator, after the P model entries.
-enum Tail : std::size_t { kWeight, kLossSum, kExamples, kBytesUp, kDiverged, kTailSize };
+enum Tail : std::size_t { kWeight, kLossSum, kExamples, kBytesUp, kDiverged, kStop, kTailSize };
 
 std::string describe_layout(const model::ParamLayout& layout) {
   std::ostringstream s;
@@ -53,11 +54,12 @@ std::string human_seconds(double s) {
 }  // namespace
 
 Simulation::Simulation(const RunConfig& cfg, std::string effective_ini,
-                       std::string execution_ini, const comm::Communicator& comm)
+                       std::string execution_ini, const comm::Communicator& comm, bool resume)
     : cfg_(cfg),
       effective_ini_(std::move(effective_ini)),
       execution_ini_(std::move(execution_ini)),
-      comm_(&comm) {
+      comm_(&comm),
+      resume_(resume) {
   data_ = data::open_federated_dataset(cfg_.data, cfg_.run.seed);
   net_ = model::make_network(cfg_.model, data_->input_shape(), data_->num_classes());
   net_->reserve(std::max(cfg_.client.batch_size, kEvalBatch));
@@ -85,6 +87,23 @@ Simulation::Simulation(const RunConfig& cfg, std::string effective_ini,
   local_.resize(P);
   acc_.resize(P + kTailSize);
   delta_.resize(P);
+
+  if (resume_) {
+    Checkpoint ck = read_checkpoint(cfg_.run.checkpoint_path(), effective_ini_);
+    const auto state = server_->state();
+    if (ck.model.size() != P || ck.server_state.size() != state.size())
+      throw ConfigError("run.checkpoint", "'" + cfg_.run.checkpoint_path() +
+                                              "' holds a model of another size");
+    if (ck.next_round >= cfg_.server.rounds)
+      throw ConfigError("run.checkpoint", "'" + cfg_.run.checkpoint_path() +
+                                              "' is at the last round already: nothing to resume");
+    model_ = std::move(ck.model);
+    std::copy(ck.server_state.begin(), ck.server_state.end(), state.begin());
+    start_round_ = ck.next_round;
+    client_rows_ = ck.client_rows;
+    snapshots_ = ck.snapshots;
+    elapsed_before_ = ck.elapsed_seconds;
+  }
 }
 
 Simulation::~Simulation() = default;
@@ -165,7 +184,9 @@ RoundRecord Simulation::run_round(int round, std::vector<std::int64_t>& my_rows,
     mine.push_back(cr);
   }
 
+  acc_[P + kStop] = stop_requested() ? 1 : 0;
   comm::allreduce_exact(*comm_, acc_);
+  stop_ = acc_[P + kStop] > 0;
 
   const auto weight = static_cast<std::int64_t>(acc_[P + kWeight]);
   rec.clients_diverged = static_cast<std::int64_t>(acc_[P + kDiverged]);
@@ -182,7 +203,42 @@ RoundRecord Simulation::run_round(int round, std::vector<std::int64_t>& my_rows,
   return rec;
 }
 
-void Simulation::run() {
+void Simulation::write_client_info(Recorder& recorder) {
+  // Each rank writes a contiguous slice of clients.
+  const std::int64_t n = data_->num_clients();
+  const std::int64_t b = n * comm_->rank() / comm_->size();
+  const std::int64_t e = n * (comm_->rank() + 1) / comm_->size();
+  const auto classes = static_cast<std::size_t>(data_->num_classes());
+  ClientInfoSlice s;
+  s.first = b;
+  s.label_histogram.resize(static_cast<std::size_t>(e - b) * classes);
+  for (std::int64_t k = b; k < e; ++k) {
+    const int ci = static_cast<int>(k);
+    s.client_id.push_back(k);
+    s.num_samples.push_back(data_->num_samples(ci));
+    s.memory_budget_bytes.push_back(static_cast<std::int64_t>(budget_[static_cast<std::size_t>(k)]));
+    s.rank.push_back(owner_[static_cast<std::size_t>(k)]);
+    data_->label_histogram(
+        ci, std::span(s.label_histogram).subspan(static_cast<std::size_t>(k - b) * classes, classes));
+  }
+  recorder.write_client_info(s);
+}
+
+void Simulation::checkpoint(Recorder& recorder, std::int64_t next_round, double elapsed) {
+  recorder.flush();
+  Checkpoint ck;
+  ck.config_ini = effective_ini_;
+  ck.next_round = next_round;
+  ck.client_rows = client_rows_;
+  ck.snapshots = snapshots_;
+  ck.elapsed_seconds = elapsed;
+  ck.model = model_;
+  const auto state = server_->state();
+  ck.server_state.assign(state.begin(), state.end());
+  write_checkpoint(*comm_, cfg_.run.checkpoint_path(), ck, recorder.part_path());
+}
+
+Simulation::Outcome Simulation::run() {
   const RunConfig& c = cfg_;
   RunMetadata meta;
   meta.config_ini = effective_ini_;
@@ -194,33 +250,16 @@ void Simulation::run() {
   meta.clients_per_round = c.clients_per_round();
   meta.rounds = c.server.rounds;
   meta.model_layout = describe_layout(net_->layout());
-  Recorder recorder(*comm_, c.run.output, meta);
-
-  // /client_info: each rank writes a contiguous slice of clients.
-  {
-    const std::int64_t n = data_->num_clients();
-    const std::int64_t b = n * comm_->rank() / comm_->size();
-    const std::int64_t e = n * (comm_->rank() + 1) / comm_->size();
-    const auto classes = static_cast<std::size_t>(data_->num_classes());
-    ClientInfoSlice s;
-    s.first = b;
-    s.label_histogram.resize(static_cast<std::size_t>(e - b) * classes);
-    for (std::int64_t k = b; k < e; ++k) {
-      const int ci = static_cast<int>(k);
-      s.client_id.push_back(k);
-      s.num_samples.push_back(data_->num_samples(ci));
-      s.memory_budget_bytes.push_back(static_cast<std::int64_t>(budget_[static_cast<std::size_t>(k)]));
-      s.rank.push_back(owner_[static_cast<std::size_t>(k)]);
-      data_->label_histogram(ci, std::span(s.label_histogram).subspan(static_cast<std::size_t>(k - b) * classes, classes));
-    }
-    recorder.write_client_info(s);
-  }
+  const ResumePoint point{start_round_, client_rows_, snapshots_};
+  if (resume_) restore_results(*comm_, c.run.checkpoint_path(), c.run.output + ".part");
+  Recorder recorder(*comm_, c.run.output, meta, resume_ ? &point : nullptr);
+  write_client_info(recorder);
 
   Stopwatch total;
   std::vector<std::int64_t> my_rows;
   std::vector<ClientRecord> mine;
   const double nan = std::numeric_limits<double>::quiet_NaN();
-  for (int r = 0; r < c.server.rounds; ++r) {
+  for (int r = static_cast<int>(start_round_); r < c.server.rounds; ++r) {
     Stopwatch round_time;
     RoundRecord rec = run_round(r, my_rows, mine);
     const bool last = r + 1 == c.server.rounds;
@@ -232,15 +271,27 @@ void Simulation::run() {
       summary_.final_accuracy = e.accuracy;
     }
     rec.round_seconds = round_time.seconds();
-    rec.wall_seconds = total.seconds();
+    rec.wall_seconds = elapsed_before_ + total.seconds();
     recorder.write_round(rec, rec.clients_sampled, my_rows, mine);
-    if ((c.run.snapshot_every > 0 && (r + 1) % c.run.snapshot_every == 0) || last)
+    client_rows_ += rec.clients_sampled;
+    if ((c.run.snapshot_every > 0 && (r + 1) % c.run.snapshot_every == 0) || last) {
       recorder.write_snapshot(r, model_);
+      ++snapshots_;
+    }
     summary_.client_updates += rec.clients_completed;
     if (c.run.progress && comm_->rank() == 0) print_progress(rec);
+    if (last) break;
+    const bool periodic = c.run.checkpoint_every > 0 && (r + 1) % c.run.checkpoint_every == 0;
+    if (periodic || stop_) checkpoint(recorder, r + 1, elapsed_before_ + total.seconds());
+    if (stop_) {
+      summary_.seconds = total.seconds();
+      return Outcome::kStopped;
+    }
   }
   recorder.commit();
+  remove_checkpoint(*comm_, c.run.checkpoint_path());
   summary_.seconds = total.seconds();
+  return Outcome::kCompleted;
 }
 
 void Simulation::print_progress(const RoundRecord& r) const {

@@ -3,8 +3,10 @@ real parallel HDF5 files (read back with h5py and compared with h5diff)."""
 import gzip
 import os
 import shutil
+import signal
 import subprocess
 import tempfile
+import time
 import unittest
 
 import h5py
@@ -265,6 +267,113 @@ class Clients(Tmp):
             np.testing.assert_array_equal(c["bytes_up"][:][status != 0], 0)
             self.assertTrue(np.all(np.isnan(c["train_loss"][:][status != 0])))
             self.assertTrue(np.all(np.isfinite(c["train_loss"][:][status == 0])))
+
+
+# A run long enough to be stopped part-way (MLP rounds take ~30 ms).
+LONG = ["--data.num_clients", "40", "--server.clients_per_round", "8", "--server.rounds", "60",
+        "--model.arch", "mlp", "--model.hidden", "32", "--run.eval_every", "5",
+        "--server.optimizer", "fedadam", "--server.lr", "0.01"]
+
+
+class Checkpoint(Tmp):
+    """Stop (SIGUSR1, SIGTERM, kill -9) and --resume give the uninterrupted results."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.refdir = tempfile.mkdtemp(prefix="fedhpc_ref_")
+        cls.ref = os.path.join(cls.refdir, "ref.h5")
+        run(LONG + ["--run.progress", "false", "--run.output", cls.ref], np_=2)
+
+    @classmethod
+    def tearDownClass(cls):
+        shutil.rmtree(cls.refdir, ignore_errors=True)
+
+    def start(self, out, np_=2, extra=()):
+        cmd = [MPIEXEC, "-np", str(np_), "--oversubscribe", "--bind-to", "none", BIN] + LONG + \
+              ["--run.output", out] + list(extra)
+        p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                             start_new_session=True)
+        # Wait until a few rounds are done, so the stop lands mid-run.
+        for line in p.stdout:
+            if line.startswith("round") and int(line.split()[1].split("/")[0]) >= 4:
+                return p
+        _, err = p.communicate()
+        self.fail("run ended before round 4: " + err)
+
+    def finish(self, p):
+        out, err = p.communicate(timeout=300)
+        return p.returncode, err
+
+    def resume_and_compare(self, out, np_):
+        r = run(LONG + ["--run.progress", "false", "--run.output", out, "--resume"], np_=np_)
+        d = h5diff(self.ref, out)
+        self.assertEqual(d.returncode, 0, d.stdout + d.stderr)
+        self.assertFalse(os.path.exists(out + ".ckpt"), "checkpoint removed after completion")
+        self.assertFalse(os.path.exists(out + ".part"))
+        return r
+
+    def test_sigusr1_via_mpirun_then_resume_at_np4(self):
+        o = self.out("usr1.h5")
+        p = self.start(o)
+        os.kill(p.pid, signal.SIGUSR1)  # mpirun forwards SIGUSR1 to every rank
+        code, err = self.finish(p)
+        self.assertEqual(code, 3, err)
+        self.assertIn("checkpoint written", err)
+        self.assertTrue(os.path.exists(o + ".ckpt"))
+        self.assertFalse(os.path.exists(o), "no results file before the run completes")
+        self.resume_and_compare(o, 4)
+
+    def test_sigterm_to_ranks_then_resume_at_np1(self):
+        o = self.out("term.h5")
+        p = self.start(o)
+        # As Slurm does at a time limit: SIGTERM to the application processes.
+        kids = subprocess.run(["pgrep", "-P", str(p.pid)], capture_output=True, text=True).stdout.split()
+        self.assertTrue(kids)
+        for k in kids:
+            os.kill(int(k), signal.SIGTERM)
+        code, err = self.finish(p)
+        self.assertEqual(code, 3, err)
+        self.resume_and_compare(o, 1)
+
+    def test_kill9_then_resume_from_periodic_checkpoint(self):
+        o = self.out("k9.h5")
+        p = self.start(o, extra=["--run.checkpoint_every", "3"])
+        time.sleep(0.3)
+        os.killpg(p.pid, signal.SIGKILL)
+        p.communicate()
+        self.assertTrue(os.path.exists(o + ".ckpt"))
+        self.resume_and_compare(o, 2)
+
+    def test_refusals_leave_checkpoint_untouched(self):
+        o = self.out("bad.h5")
+        p = self.start(o)
+        os.kill(p.pid, signal.SIGUSR1)
+        self.assertEqual(self.finish(p)[0], 3)
+        ck = o + ".ckpt"
+        with open(ck, "rb") as f:
+            original = f.read()
+        # A fresh start would destroy the checkpoint: refused.
+        q = run(LONG + ["--run.output", o], check=False)
+        self.assertEqual(q.returncode, 2)
+        self.assertIn("--resume", q.stderr)
+        # Another configuration: refused, naming the differing keys.
+        q = run(LONG + ["--run.output", o, "--resume", "--client.lr", "0.2", "--run.seed", "9"],
+                check=False)
+        self.assertEqual(q.returncode, 2)
+        self.assertIn("client.lr (checkpoint 0.05, now 0.2)", q.stderr)
+        self.assertIn("run.seed", q.stderr)
+        # Truncated checkpoint: refused with a clear message, file left as it was.
+        with open(ck, "wb") as f:
+            f.write(original[: len(original) // 2])
+        q = run(LONG + ["--run.output", o, "--resume"], check=False)
+        self.assertEqual(q.returncode, 2, q.stderr)
+        self.assertIn("not a usable checkpoint", q.stderr)
+        with open(ck, "rb") as f:
+            self.assertEqual(len(f.read()), len(original) // 2)
+        # Restored: the run resumes and completes.
+        with open(ck, "wb") as f:
+            f.write(original)
+        self.resume_and_compare(o, 2)
 
 
 if __name__ == "__main__":

@@ -13,9 +13,10 @@ struct ParsedArgs {
   bool help = false;             ///< --help: print help_text() and exit 0
   bool version = false;          ///< --version
   bool check = false;            ///< --check: validate and print the effective config
+  bool resume = false;           ///< --resume: continue from the checkpoint
   std::string config_file;       ///< --config FILE, empty when absent
   std::string effective_ini;     ///< every option that affects results, final values, INI syntax
-  std::string execution_ini;     ///< the rest (run.output, run.overwrite, run.progress)
+  std::string execution_ini;     ///< the rest (output, overwrite, progress, checkpointing)
 };
 
 /// Parses `fedhpc [--config FILE] [--section.key value ...]`. Values from the

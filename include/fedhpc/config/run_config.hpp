@@ -15,6 +15,11 @@ struct RunSection {
   int eval_every = 5;                  ///< test evaluation every k rounds (and the last)
   int snapshot_every = 0;              ///< /model snapshot every k rounds (0 = final only)
   bool progress = true;                ///< rank 0 prints one line per round
+  std::string checkpoint;              ///< checkpoint path ("" = <output>.ckpt)
+  int checkpoint_every = 0;            ///< checkpoint every k rounds (0 = only when signalled)
+
+  /// The checkpoint path in effect.
+  std::string checkpoint_path() const { return checkpoint.empty() ? output + ".ckpt" : checkpoint; }
 };
 
 enum class DataSource { kFashionMnist, kHdf5, kSynthetic };

@@ -10,6 +10,7 @@ enum ExitCode : int {
   kExitOk = 0,
   kExitRuntime = 1,   ///< IoError, CommError, InternalError
   kExitUsage = 2,     ///< ConfigError: bad option, key, value or input file
+  kExitStopped = 3,   ///< stopped by SIGTERM/SIGUSR1 after a checkpoint; resume with --resume
 };
 
 /// Base of every fedhpc exception.

@@ -25,8 +25,10 @@ template <> struct h5_type<std::uint8_t> { static hid_t get() { return H5T_NATIV
 /// call it in the same order with the same shapes.
 class ResultsFile {
  public:
-  /// Creates path + ".part" (truncating a stale one).
-  ResultsFile(const comm::Communicator& comm, std::string path);
+  /// kCreate: create path + ".part" (truncating a stale one);
+  /// kReopen: open the existing path + ".part" to continue writing it.
+  enum class Mode { kCreate, kReopen };
+  ResultsFile(const comm::Communicator& comm, std::string path, Mode mode = Mode::kCreate);
   ResultsFile(const ResultsFile&) = delete;
   ResultsFile& operator=(const ResultsFile&) = delete;
   /// Without commit(): closes and deletes the partial file.
@@ -48,6 +50,10 @@ class ResultsFile {
   template <class T>
   void write_block(const std::string& path, std::int64_t rows, std::size_t cols,
                    std::int64_t row_begin, std::span<const T> values);
+  /// Number of rows of a series.
+  std::int64_t rows(const std::string& path);
+  /// Cuts a series back to `rows` rows (used when resuming from a checkpoint).
+  void truncate(const std::string& path, std::int64_t rows);
   /// Attribute on an object ("/" for the root); same value on every rank.
   void set_attribute(const std::string& object, const std::string& name, const std::string& value);
   void set_attribute(const std::string& object, const std::string& name, std::int64_t value);

@@ -32,10 +32,20 @@ struct ClientInfoSlice {
   std::vector<std::int64_t> label_histogram;  // (n, num_classes)
 };
 
+/// Rows already in a results file being continued after a checkpoint.
+struct ResumePoint {
+  std::int64_t rounds = 0;       ///< rows of the per-round series
+  std::int64_t client_rows = 0;  ///< rows of the per-client-row series
+  std::int64_t snapshots = 0;    ///< rows of the /model series
+};
+
 /// Writes one run's results file.
 class Recorder {
  public:
-  Recorder(const comm::Communicator& comm, const std::string& path, const RunMetadata& meta);
+  /// Creates the file, or (resume != nullptr) reopens "<path>.part" and cuts
+  /// every series back to the resume point.
+  Recorder(const comm::Communicator& comm, const std::string& path, const RunMetadata& meta,
+           const ResumePoint* resume = nullptr);
   /// /client_info (and /execution/client_rank).
   void write_client_info(const ClientInfoSlice& slice);
   /// Appends a round: the summary row (rank 0) and this rank's client rows at
@@ -44,11 +54,25 @@ class Recorder {
                    std::span<const std::int64_t> my_rows, std::span<const ClientRecord> mine);
   /// Appends a model snapshot.
   void write_snapshot(std::int64_t round, std::span<const float> params);
+  /// Flushes everything written so far to disk (before a checkpoint copy).
+  void flush();
   /// Closes the file and moves it to its final name.
   void commit();
+  const std::string& part_path() const { return part_path_; }
 
  private:
+  /// Which dimension a series grows along.
+  enum class Axis { kRound, kClientRow, kSnapshot };
+  struct Series {
+    std::string path;
+    Axis axis;
+  };
+  template <class T>
+  void series(const std::string& path, Axis axis, std::size_t cols, std::size_t chunk);
   const comm::Communicator* comm_;
+  bool creating_;
+  std::string part_path_;
+  std::vector<Series> series_;
   io::ResultsFile file_;
   std::int64_t num_clients_, num_classes_, num_params_;
 };

@@ -9,6 +9,7 @@
 #include "fedhpc/config/run_config.hpp"
 #include "fedhpc/data/dataset.hpp"
 #include "fedhpc/model/network.hpp"
+#include "fedhpc/sim/checkpoint.hpp"
 #include "fedhpc/sim/evaluator.hpp"
 #include "fedhpc/sim/recorder.hpp"
 #include "fedhpc/sim/server_optimizer.hpp"
@@ -20,11 +21,18 @@ namespace fedhpc::sim {
 /// throw ConfigError before any output exists), executed by run().
 class Simulation {
  public:
+  /// With resume, reads and verifies the checkpoint (run.checkpoint) and
+  /// restores the server model and optimizer from it.
   Simulation(const RunConfig& cfg, std::string effective_ini, std::string execution_ini,
-             const comm::Communicator& comm);
+             const comm::Communicator& comm, bool resume = false);
   ~Simulation();
-  /// Runs every round, writes the results file and commits it.
-  void run();
+  /// How run() ended.
+  enum class Outcome { kCompleted, kStopped };
+  /// Runs the remaining rounds, writing each to the results file. Checkpoints
+  /// every run.checkpoint_every rounds; on SIGTERM/SIGUSR1 (agreed across
+  /// ranks at the end of a round) checkpoints and returns kStopped. On
+  /// completion commits the results file and removes the checkpoint.
+  Outcome run();
   /// Aggregate throughput of the last run() (for the closing summary).
   struct Summary {
     double seconds = 0.0;
@@ -36,6 +44,8 @@ class Simulation {
  private:
   RoundRecord run_round(int round, std::vector<std::int64_t>& my_rows,
                         std::vector<ClientRecord>& mine);
+  void write_client_info(Recorder& recorder);
+  void checkpoint(Recorder& recorder, std::int64_t next_round, double elapsed);
   void print_progress(const RoundRecord& r) const;
 
   RunConfig cfg_;
@@ -53,6 +63,12 @@ class Simulation {
   std::vector<float> local_;               // (P) client working model
   std::vector<comm::Fixed> acc_;           // (P + tail) exact round accumulator
   std::vector<double> delta_;              // (P) mean update
+  bool resume_ = false;
+  std::int64_t start_round_ = 0;           // first round to run
+  std::int64_t client_rows_ = 0;           // rows of /clients written so far
+  std::int64_t snapshots_ = 0;             // rows of /model written so far
+  double elapsed_before_ = 0.0;            // wall time of rounds run before a resume
+  bool stop_ = false;                      // a stop signal was agreed this round
   Summary summary_;
 };
 

@@ -1,0 +1,48 @@
+"""Load fedhpc results files (HDF5, docs/output.md) into pandas DataFrames.
+
+Typical use (with ``PYTHONPATH=analysis`` from the repository root)::
+
+    import fedhpc_analysis as fa
+
+    run = fa.load("results/default.h5")
+    run.rounds            # one row per round (NaN test metrics in rounds without evaluation)
+    run.clients           # one row per (round, sampled client)
+    run.client_info       # one row per client, label histogram as label_0 .. label_{C-1}
+    run.config["client"]["lr"]
+    fa.final_accuracy(run), fa.rounds_to_accuracy(run, 0.8), fa.cumulative_bytes(run)
+
+    sweep = fa.load_dir("results/sweep")      # a directory, a glob or a list of files
+    sweep.rounds          # every run's rows, with a ``run`` column (the file stem)
+    sweep.table           # one row per run: the attributes/config keys that differ
+    sweep.summary(target=0.8)
+"""
+
+from .results import (
+    NotAFedhpcFile,
+    Execution,
+    Run,
+    Sweep,
+    STATUS_NAMES,
+    load,
+    load_dir,
+    parse_config,
+    final_accuracy,
+    rounds_to_accuracy,
+    bytes_to_accuracy,
+    cumulative_bytes,
+)
+
+__all__ = [
+    "NotAFedhpcFile",
+    "Execution",
+    "Run",
+    "Sweep",
+    "STATUS_NAMES",
+    "load",
+    "load_dir",
+    "parse_config",
+    "final_accuracy",
+    "rounds_to_accuracy",
+    "bytes_to_accuracy",
+    "cumulative_bytes",
+]

@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# Stops the private cluster started by slurm-up.sh in DIR: cancels its jobs,
+# then stops exactly the PIDs recorded in DIR/pids (slurmd, slurmctld, munged;
+# TERM, then KILL after 5 s) and removes DIR (kept if FEDHPC_SLURM_KEEP=1).
+#
+#   tests/slurm/slurm-down.sh DIR
+set -uo pipefail
+dir="${1:-${FEDHPC_SLURM_DIR:-}}"
+[ -n "$dir" ] || { echo "usage: $0 DIR (the directory slurm-up.sh printed)" >&2; exit 2; }
+[ -d "$dir" ] || { echo "slurm-down: no such directory: $dir" >&2; exit 0; }
+log() { echo "slurm-down: $*" >&2; }
+
+pid_of() { awk -v n="$1" '$1 == n { print $2 }' "$dir/pids" 2>/dev/null; }
+running() {  # running NAME PID: PID is alive and still the program we started
+  [ -n "$2" ] && [ -r "/proc/$2/comm" ] && [ "$(cat "/proc/$2/comm" 2>/dev/null)" = "$1" ]
+}
+
+# Jobs first, while slurmctld and slurmd can still end them cleanly.
+if [ -f "$dir/etc/slurm.conf" ] && running slurmctld "$(pid_of slurmctld)"; then
+  export SLURM_CONF="$dir/etc/slurm.conf"
+  jobs=$(squeue -h -o %A 2>/dev/null | sort -u)
+  if [ -n "$jobs" ]; then
+    log "cancelling jobs: $(echo $jobs)"
+    # shellcheck disable=SC2086
+    scancel $jobs 2>/dev/null
+    for _ in $(seq 100); do
+      [ -z "$(squeue -h -o %A 2>/dev/null)" ] && break
+      sleep 0.1
+    done
+  fi
+fi
+
+for name in slurmd slurmctld munged; do
+  pid=$(pid_of "$name")
+  running "$name" "$pid" || continue
+  kill -TERM "$pid" 2>/dev/null
+  for _ in $(seq 50); do running "$name" "$pid" || break; sleep 0.1; done
+  if running "$name" "$pid"; then
+    log "$name ($pid) ignored TERM; sending KILL"
+    kill -KILL "$pid" 2>/dev/null
+  fi
+done
+: > "$dir/pids"
+
+if [ "${FEDHPC_SLURM_KEEP:-0}" = 1 ]; then
+  log "stopped; kept $dir"
+else
+  rm -rf "$dir"
+fi
