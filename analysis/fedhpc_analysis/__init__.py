@@ -31,6 +31,7 @@ from .results import (
     bytes_to_accuracy,
     cumulative_bytes,
 )
+from . import notebook
 
 __all__ = [
     "NotAFedhpcFile",
@@ -45,4 +46,5 @@ __all__ = [
     "rounds_to_accuracy",
     "bytes_to_accuracy",
     "cumulative_bytes",
+    "notebook",
 ]

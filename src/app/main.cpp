@@ -85,7 +85,13 @@ int main(int argc, char** argv) {
                   static_cast<long long>(s.client_updates), s.seconds, 100.0 * s.final_accuracy,
                   args.config.run.output.c_str());
     }
+  } catch (const AgreedIoError& e) {
+    // Every rank has this error: one report, a clean exit everywhere.
+    if (world.rank() == 0) report(world, e.what());
+    simulation.reset();  // closes and removes the partial results file
+    return kExitRuntime;
   } catch (const std::exception& e) {
+    // Possibly this rank only: the others may wait in a collective, so abort.
     report(world, e.what());
     std::error_code ec;
     std::filesystem::remove(args.config.run.output + ".part", ec);

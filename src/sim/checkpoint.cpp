@@ -52,7 +52,7 @@ std::map<std::string, std::string> parse_ini(const std::string& text) {
   return out;
 }
 
-/// Rank 0 runs `op`; its error (if any) is broadcast and thrown on every rank.
+/// Rank 0 runs `op`; its error (if any) is broadcast and thrown on every rank as AgreedIoError.
 template <class F>
 void on_root(const comm::Communicator& comm, F op) {
   std::string error;
@@ -67,16 +67,19 @@ void on_root(const comm::Communicator& comm, F op) {
   comm::broadcast(comm, std::span<int>(&len, 1));
   error.resize(static_cast<std::size_t>(len));
   comm::broadcast(comm, std::span<char>(error.data(), error.size()));
-  if (len > 0) throw IoError(error);
+  if (len > 0) throw AgreedIoError(error);
 }
 
 void copy_atomically(const std::string& from, const std::string& to) {
   const std::string tmp = to + ".tmp";
   std::error_code ec;
   fs::copy_file(from, tmp, fs::copy_options::overwrite_existing, ec);
-  if (ec) throw IoError("cannot copy " + from + " to " + tmp + ": " + ec.message());
-  fs::rename(tmp, to, ec);
-  if (ec) throw IoError("cannot rename " + tmp + " to " + to + ": " + ec.message());
+  if (!ec) fs::rename(tmp, to, ec);
+  if (ec) {
+    std::error_code ignored;
+    fs::remove(tmp, ignored);
+    throw IoError("cannot copy " + from + " to " + to + ": " + ec.message());
+  }
 }
 
 }  // namespace

@@ -375,6 +375,32 @@ class Checkpoint(Tmp):
             f.write(original)
         self.resume_and_compare(o, 2)
 
+    def test_disk_full_keeps_last_checkpoint(self):
+        disk = os.path.join(self.dir, "small")
+        os.mkdir(disk)
+        if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1500k", "tmpfs", disk]).returncode:
+            self.skipTest("cannot mount a tmpfs here (needs root)")
+        try:
+            o = os.path.join(disk, "full.h5")
+            extra = ["--run.snapshot_every", "1", "--run.checkpoint_every", "2", "--run.progress", "false"]
+            p = run(LONG + ["--run.output", o] + extra, np_=2, check=False)
+            self.assertNotIn(p.returncode, (0, 2, 3), p.stderr)
+            ours = [l for l in p.stderr.splitlines() if "fedhpc:" in l]
+            self.assertTrue(ours and disk in ours[0], p.stderr)
+            self.assertFalse(os.path.exists(o + ".part"), "partial results removed")
+            self.assertTrue(os.path.exists(o + ".ckpt"), "the last good checkpoint survives")
+            # Move the checkpoint to a disk with room and finish the run there.
+            big = self.out("big.h5")
+            shutil.copy(o + ".ckpt", big + ".ckpt")
+            shutil.copy(o + ".ckpt.results", big + ".ckpt.results")
+        finally:
+            subprocess.run(["umount", disk])
+        ref = self.out("ref_snap.h5")
+        run(LONG + ["--run.output", ref] + extra, np_=2)
+        run(LONG + ["--run.output", big, "--resume"] + extra, np_=2)
+        d = h5diff(ref, big)
+        self.assertEqual(d.returncode, 0, d.stdout + d.stderr)
+
 
 if __name__ == "__main__":
     unittest.main()

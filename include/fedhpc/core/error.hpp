@@ -36,6 +36,13 @@ class IoError : public Error {
   using Error::Error;
 };
 
+/// An I/O error raised on every rank together (after a broadcast), so the
+/// job can end cleanly with one message instead of an abort.
+class AgreedIoError : public IoError {
+ public:
+  using IoError::IoError;
+};
+
 /// An MPI call failed.
 class CommError : public Error {
  public:

@@ -15,7 +15,10 @@
 
 namespace fedhpc::model {
 
-/// Abstract network; virtual calls happen once per minibatch.
+/// Abstract network; virtual calls happen once per minibatch. forward/backward
+/// read parameters only through ParamSource, one variable held at a time and
+/// released as soon as its layer is done (backward acquires only the weights
+/// it needs for input gradients).
 class Network {
  public:
   virtual ~Network() = default;

@@ -1,0 +1,59 @@
+"""Writes the tiny fedhpc runs the analysis tests read (ctest fixture analysis_runs).
+
+    python3 make_runs.py OUTDIR
+
+OUTDIR/sweep/ gets three runs that differ in client.lr or run.seed (the sweep),
+OUTDIR/budget/budget.h5 one run with uniform memory budgets below the model's
+peak and 20% dropout (so client outcomes are mixed). OUTDIR/complete marks a
+finished set. Environment: FEDHPC_BIN (the binary), FEDHPC_MPIEXEC (mpirun).
+"""
+import os
+import shutil
+import subprocess
+import sys
+import time
+
+BIN = os.environ.get("FEDHPC_BIN", "build/fedhpc")
+MPIEXEC = os.environ.get("FEDHPC_MPIEXEC", "mpirun")
+
+# MLP on Fashion-MNIST, 40 Dirichlet clients, 8 per round, 4 rounds, test
+# evaluation after rounds 1 and 3 (rounds 0 and 2 have NaN test metrics).
+TINY = ["--data.num_clients", "40", "--server.clients_per_round", "8", "--server.rounds", "4",
+        "--model.arch", "mlp", "--model.hidden", "32", "--client.batch_size", "16",
+        "--run.eval_every", "2", "--run.progress", "false"]
+
+RUNS = {
+    "sweep/lr005_s1": [],
+    "sweep/lr01_s1": ["--client.lr", "0.1"],
+    "sweep/lr005_s2": ["--run.seed", "2"],
+    "budget/budget": ["--client.budget", "uniform", "--client.budget_min_mb", "0.1",
+                      "--client.budget_max_mb", "0.4", "--client.dropout", "0.2"],
+}
+
+
+def run_fedhpc(args, np_=2):
+    """Runs the binary under mpirun; raises with its output on failure."""
+    cmd = [MPIEXEC, "-np", str(np_), "--oversubscribe", "--bind-to", "none", BIN] + args
+    p = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+    if p.returncode != 0:
+        raise RuntimeError(f"{' '.join(cmd)} exited {p.returncode}\n{p.stdout}\n{p.stderr}")
+
+
+def make_runs(out):
+    """(Re)creates every run of RUNS under ``out``; returns ``out``."""
+    shutil.rmtree(out, ignore_errors=True)
+    for name, extra in RUNS.items():
+        path = os.path.join(out, name + ".h5")
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        t = time.time()
+        run_fedhpc(TINY + extra + ["--run.output", path])
+        print(f"{path}: {time.time() - t:.1f} s", flush=True)
+    with open(os.path.join(out, "complete"), "w") as f:
+        f.write("\n".join(RUNS) + "\n")
+    return out
+
+
+if __name__ == "__main__":
+    if len(sys.argv) != 2:
+        sys.exit("usage: make_runs.py OUTDIR")
+    make_runs(sys.argv[1])

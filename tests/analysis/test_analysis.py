@@ -1,0 +1,321 @@
+"""Tests of analysis/: the fedhpc_analysis loader on real results files, and
+every notebook executed headless with nbconvert on the system python3 kernel.
+
+The runs come from the ctest fixture analysis_runs (make_runs.py) in
+$FEDHPC_ANALYSIS_WORK/runs; without that variable they are made in a
+temporary directory (FEDHPC_BIN must then name the binary).
+"""
+import concurrent.futures
+import math
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import unittest
+from pathlib import Path
+
+import h5py
+import numpy as np
+import pandas as pd
+
+HERE = Path(__file__).resolve().parent
+SOURCE = Path(os.environ.get("FEDHPC_SOURCE_DIR", HERE.parents[1]))
+ANALYSIS = SOURCE / "analysis"
+NOTEBOOKS = ANALYSIS / "notebooks"
+sys.path.insert(0, str(HERE))
+sys.path.insert(0, str(ANALYSIS))
+sys.path.insert(0, str(NOTEBOOKS))
+
+import fedhpc_analysis as fa  # noqa: E402
+import generate  # noqa: E402  (analysis/notebooks/generate.py)
+import make_runs  # noqa: E402
+
+_tmp = None
+RUNS = None
+
+
+def setUpModule():
+    global _tmp, RUNS
+    work = os.environ.get("FEDHPC_ANALYSIS_WORK")
+    if work:
+        RUNS = Path(work) / "runs"
+        if not (RUNS / "complete").is_file():
+            raise RuntimeError(f"{RUNS}: runs missing; the ctest fixture analysis_runs makes them")
+    else:
+        _tmp = tempfile.mkdtemp(prefix="fedhpc_analysis_")
+        RUNS = Path(make_runs.make_runs(os.path.join(_tmp, "runs")))
+
+
+def tearDownModule():
+    if _tmp:
+        shutil.rmtree(_tmp, ignore_errors=True)
+
+
+def sweep_dir():
+    return RUNS / "sweep"
+
+
+def budget_file():
+    return RUNS / "budget" / "budget.h5"
+
+
+class Loader(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.run = fa.load(sweep_dir() / "lr005_s1.h5")
+        cls.budget = fa.load(budget_file())
+        cls.sweep = fa.load_dir(sweep_dir())
+        cls.tmp = tempfile.mkdtemp(prefix="fedhpc_analysis_loader_")
+
+    @classmethod
+    def tearDownClass(cls):
+        shutil.rmtree(cls.tmp, ignore_errors=True)
+
+    def test_row_counts_and_columns(self):
+        r = self.run
+        self.assertEqual(r.name, "lr005_s1")
+        self.assertEqual(len(r.rounds), 4)
+        self.assertEqual(r.rounds["round"].tolist(), [0, 1, 2, 3])
+        self.assertEqual(len(r.clients), 4 * 8)
+        self.assertEqual(len(r.client_info), 40)
+        self.assertEqual(list(r.rounds.columns[:4]), ["round", "test_accuracy", "test_loss", "train_loss"])
+        for col in ("bytes_up", "bytes_down", "clients_completed", "wall_seconds", "round_seconds"):
+            self.assertIn(col, r.rounds)
+        self.assertEqual(r.num_classes, 10)
+        self.assertEqual([c for c in r.client_info if c.startswith("label_")],
+                         [f"label_{j}" for j in range(10)])
+        hist = r.label_histogram
+        self.assertEqual(hist.shape, (40, 10))
+        np.testing.assert_array_equal(hist.sum(axis=1).to_numpy(), r.client_info["num_samples"].to_numpy())
+        self.assertEqual(int(r.client_info["num_samples"].sum()), 60000)
+        self.assertTrue((r.clients["status_name"] == "completed").all())
+
+    def test_nan_test_metrics(self):
+        r = self.run
+        acc = r.rounds["test_accuracy"].to_numpy()
+        self.assertTrue(np.isnan(acc[0]) and np.isnan(acc[2]))
+        self.assertTrue(np.isfinite(acc[1]) and np.isfinite(acc[3]))
+        self.assertEqual(r.evaluated["round"].tolist(), [1, 3])
+        self.assertEqual(fa.final_accuracy(r), acc[3])
+        # the first evaluation is after 2 rounds; unreachable targets give None
+        self.assertEqual(fa.rounds_to_accuracy(r, 0.0), 2)
+        self.assertIsNone(fa.rounds_to_accuracy(r, 1.01))
+        self.assertIsNone(fa.bytes_to_accuracy(r, 1.01))
+        self.assertEqual(fa.bytes_to_accuracy(r, 0.0), int(fa.cumulative_bytes(r).iloc[1]))
+        # a run never evaluated: final accuracy NaN, not an exception
+        never = r.rounds.assign(test_accuracy=np.nan)
+        self.assertTrue(math.isnan(fa.final_accuracy(never)))
+        self.assertIsNone(fa.rounds_to_accuracy(never, 0.0))
+
+    def test_cumulative_bytes(self):
+        r = self.run
+        cb = fa.cumulative_bytes(r)
+        self.assertEqual(cb.name, "cumulative_bytes")
+        self.assertTrue((np.diff(cb.to_numpy()) > 0).all())
+        self.assertEqual(int(cb.iloc[-1]), int((r.rounds["bytes_up"] + r.rounds["bytes_down"]).sum()))
+        self.assertEqual(int(fa.cumulative_bytes(r, "up").iloc[-1]), int(r.rounds["bytes_up"].sum()))
+        with self.assertRaises(ValueError):
+            fa.cumulative_bytes(r, "sideways")
+        # per run in a sweep: restarts at every run
+        s = fa.cumulative_bytes(self.sweep)
+        self.assertEqual(len(s), 12)
+        first_rows = self.sweep.rounds.index[self.sweep.rounds["round"] == 0]
+        np.testing.assert_array_equal(s[first_rows].to_numpy(),
+                                      (self.sweep.rounds.loc[first_rows, "bytes_up"]
+                                       + self.sweep.rounds.loc[first_rows, "bytes_down"]).to_numpy())
+
+    def test_config_and_attrs(self):
+        r = self.run
+        cfg = r.config
+        self.assertIs(cfg, r.attrs["config"])
+        self.assertEqual(cfg["server"]["rounds"], 4)
+        self.assertEqual(cfg["server"]["clients_per_round"], 8)
+        self.assertEqual(cfg["client"]["lr"], 0.05)
+        self.assertEqual(cfg["model"]["arch"], "mlp")
+        self.assertEqual(cfg["model"]["hidden"], 32)
+        self.assertEqual(cfg["run"]["eval_every"], 2)
+        self.assertIn("[server]", r.attrs["config_text"])
+        self.assertEqual(r.config_flat()["data.num_clients"], 40)
+        self.assertEqual(r.attrs["num_clients"], 40)
+        self.assertEqual(r.attrs["num_params"], 784 * 32 + 32 + 32 * 10 + 10)
+        self.assertIsInstance(r.attrs["fedhpc_version"], str)
+        self.assertEqual(sum(np.prod(v["shape"]) for v in r.model_layout), r.attrs["num_params"])
+        self.assertEqual(r.model_params().shape, (r.attrs["num_params"],))
+        b = self.budget.config["client"]
+        self.assertEqual((b["budget"], b["dropout"], b["budget_min_mb"]), ("uniform", 0.2, 0.1))
+        parsed = fa.parse_config("[a]\nflag = true\nn = 3\nx = 1e-3\nlist = 200,200\n")
+        self.assertEqual(parsed, {"a": {"flag": True, "n": 3, "x": 0.001, "list": "200,200"}})
+
+    def test_execution(self):
+        e = self.run.execution
+        self.assertEqual(e.num_ranks, 2)
+        self.assertEqual(len(e.rounds), 4)
+        self.assertTrue((np.diff(e.wall_seconds.to_numpy()) >= 0).all())
+        self.assertEqual(e.total_seconds, float(self.run.rounds["wall_seconds"].iloc[-1]))
+        self.assertEqual(len(e.client_rank), 40)
+        self.assertEqual(set(e.client_rank.tolist()), {0, 1})
+        self.assertEqual(len(e.client_row_rank), 32)
+
+    def test_client_outcomes_match_rounds(self):
+        b = self.budget
+        c, r = b.clients, b.rounds
+        counts = pd.crosstab(c["round"], c["status_name"], dropna=False)
+        np.testing.assert_array_equal(counts["completed"], r["clients_completed"])
+        np.testing.assert_array_equal(counts["dropped"], r["clients_dropped"])
+        self.assertGreater(counts["over_budget"].sum(), 0)
+        self.assertGreater(counts["completed"].sum(), 0)
+        self.assertGreater(counts["dropped"].sum(), 0)
+        # clients that did not train have NaN loss; trained ones a finite loss
+        trained = c["status_name"] == "completed"
+        self.assertTrue(c.loc[trained, "train_loss"].notna().all())
+        self.assertTrue(c.loc[~trained, "train_loss"].isna().all())
+        over = c["peak_memory_bytes"] > c["memory_budget_bytes"]
+        np.testing.assert_array_equal(over.to_numpy(), c["over_budget"].to_numpy() == 1)
+
+    def test_sweep(self):
+        s = self.sweep
+        self.assertEqual(list(s.runs), ["lr005_s1", "lr005_s2", "lr01_s1"])
+        self.assertEqual(len(s.rounds), 12)
+        self.assertEqual(len(s.clients), 3 * 32)
+        self.assertEqual(len(s.client_info), 3 * 40)
+        self.assertEqual(s.rounds.columns[0], "run")
+        self.assertEqual(sorted(s.varying), ["client.lr", "run.seed"])
+        self.assertEqual(s.table.loc["lr01_s1", "client.lr"], 0.1)
+        self.assertEqual(s.table.loc["lr005_s2", "run.seed"], 2)
+        self.assertEqual(s.label("lr01_s1", ["client.lr"]), "client.lr=0.1")
+        fin = fa.final_accuracy(s)
+        self.assertEqual(list(fin.index), list(s.runs))
+        self.assertEqual(fin["lr01_s1"], fa.final_accuracy(s["lr01_s1"]))
+        rta = fa.rounds_to_accuracy(s, 1.01)
+        self.assertEqual(str(rta.dtype), "Int64")
+        self.assertTrue(rta.isna().all())
+        self.assertTrue((fa.rounds_to_accuracy(s, 0.0) == 2).all())
+        summary = s.summary(target=0.0)
+        for col in ("client.lr", "run.seed", "final_accuracy", "rounds_to_target", "bytes_to_target",
+                    "total_bytes", "wall_seconds", "rounds"):
+            self.assertIn(col, summary)
+        self.assertEqual(summary.attrs["target"], 0.0)
+        self.assertTrue((summary["rounds"] == 4).all())
+        # glob and list forms
+        self.assertEqual(len(fa.load_dir(str(sweep_dir() / "lr005_*.h5"))), 2)
+        both = fa.load_dir([sweep_dir() / "lr005_s1.h5", budget_file()])
+        self.assertIn("client.budget", both.varying)
+        self.assertNotIn("run.output", both.varying)
+
+    def test_errors_name_the_file(self):
+        not_fedhpc = os.path.join(self.tmp, "other.h5")
+        with h5py.File(not_fedhpc, "w") as f:
+            f["x"] = np.arange(3)
+        with self.assertRaises(fa.NotAFedhpcFile) as cm:
+            fa.load(not_fedhpc)
+        self.assertIn(not_fedhpc, str(cm.exception))
+        self.assertIn("not a fedhpc results file", str(cm.exception))
+
+        half = os.path.join(self.tmp, "half.h5")
+        with h5py.File(half, "w") as f:
+            f.attrs["fedhpc_version"] = "0"
+            f.attrs["config"] = "[run]\nseed = 1\n"
+        with self.assertRaisesRegex(fa.NotAFedhpcFile, "half.h5.*'/rounds'"):
+            fa.load(half)
+
+        text = os.path.join(self.tmp, "notes.h5")
+        with open(text, "w") as f:
+            f.write("not hdf5\n")
+        with self.assertRaisesRegex(fa.NotAFedhpcFile, "notes.h5.*not readable as HDF5"):
+            fa.load(text)
+
+        with self.assertRaisesRegex(FileNotFoundError, "missing.h5"):
+            fa.load(os.path.join(self.tmp, "missing.h5"))
+        with self.assertRaises(IsADirectoryError):
+            fa.load(self.tmp)
+        empty = os.path.join(self.tmp, "empty")
+        os.mkdir(empty)
+        with self.assertRaisesRegex(FileNotFoundError, "empty"):
+            fa.load_dir(empty)
+        mixed = os.path.join(self.tmp, "mixed")
+        os.mkdir(mixed)
+        shutil.copy(sweep_dir() / "lr005_s1.h5", mixed)
+        shutil.copy(not_fedhpc, mixed)
+        with self.assertRaisesRegex(fa.NotAFedhpcFile, "mixed/other.h5"):
+            fa.load_dir(mixed)
+
+
+def nbconvert(notebook, out_dir, env):
+    """Executes ``notebook`` headless with the python3 kernel; returns the CompletedProcess."""
+    cmd = [sys.executable, "-m", "nbconvert", "--to", "notebook", "--execute",
+           "--ExecutePreprocessor.kernel_name=python3", "--ExecutePreprocessor.timeout=300",
+           "--output-dir", str(out_dir), str(notebook)]
+    return subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=600)
+
+
+class Notebooks(unittest.TestCase):
+    def setUp(self):
+        self.tmp = Path(tempfile.mkdtemp(prefix="fedhpc_analysis_nb_"))
+
+    def tearDown(self):
+        shutil.rmtree(self.tmp, ignore_errors=True)
+
+    def test_notebooks_match_generator_and_are_valid(self):
+        import nbformat
+        self.assertEqual(generate.main(["--check"]), 0, "run analysis/notebooks/generate.py")
+        names = sorted(p.stem for p in NOTEBOOKS.glob("*.ipynb"))
+        self.assertEqual(names, sorted(generate.FIGURES))
+        for name in names:
+            nb = nbformat.read(NOTEBOOKS / f"{name}.ipynb", as_version=4)
+            nbformat.validate(nb)
+            self.assertEqual(nb.metadata.kernelspec.name, "python3")
+            for cell in nb.cells:
+                if cell.cell_type == "code":
+                    self.assertEqual(cell.outputs, [], f"{name}: committed outputs")
+                    self.assertNotIn("except", cell.source, f"{name}: cells must not catch errors")
+
+    def test_python3_kernel_is_the_system_python(self):
+        from jupyter_client.kernelspec import KernelSpecManager
+        spec = KernelSpecManager().get_kernel_spec("python3")
+        exe = spec.argv[0]
+        exe = exe if os.path.isabs(exe) else shutil.which(exe)
+        self.assertEqual(os.path.realpath(exe), os.path.realpath("/usr/bin/python3"), spec.argv)
+
+    def test_execute_all(self):
+        base = dict(os.environ, FEDHPC_ROOT=str(SOURCE), FEDHPC_TARGET_ACCURACY="0.7",
+                    PYDEVD_DISABLE_FILE_VALIDATION="1", MPLBACKEND="Agg")
+        inputs = {
+            "training_curves": {"FEDHPC_RESULTS": str(sweep_dir() / "lr005_s1.h5")},
+            "accuracy_vs_bytes": {"FEDHPC_RESULTS_DIR": str(sweep_dir())},
+            "client_distributions": {"FEDHPC_RESULTS": str(budget_file())},
+            "sweep_comparison": {"FEDHPC_RESULTS_DIR": str(sweep_dir())},
+        }
+        # A notebook whose input is not a fedhpc file must fail, naming the file.
+        bad = self.tmp / "bad.h5"
+        with h5py.File(bad, "w") as f:
+            f["x"] = np.arange(3)
+        jobs = {name: (NOTEBOOKS / f"{name}.ipynb", dict(base, FEDHPC_FIGURES=str(self.tmp / "fig" / name), **env))
+                for name, env in inputs.items()}
+        jobs["failing"] = (NOTEBOOKS / "training_curves.ipynb",
+                           dict(base, FEDHPC_RESULTS=str(bad), FEDHPC_FIGURES=str(self.tmp / "fig" / "failing")))
+        with concurrent.futures.ThreadPoolExecutor(max_workers=2) as pool:
+            futures = {name: pool.submit(nbconvert, nb, self.tmp / "out" / name, env)
+                       for name, (nb, env) in jobs.items()}
+            results = {name: f.result() for name, f in futures.items()}
+
+        for name in inputs:
+            p = results[name]
+            self.assertEqual(p.returncode, 0, f"{name}.ipynb failed:\n{p.stderr[-4000:]}")
+            self.assertTrue((self.tmp / "out" / name / f"{name}.ipynb").is_file())
+            for png in generate.FIGURES[name]:
+                path = self.tmp / "fig" / name / png
+                self.assertTrue(path.is_file(), f"{name}: {png} not written")
+                with open(path, "rb") as f:
+                    self.assertEqual(f.read(8), b"\x89PNG\r\n\x1a\n", path)
+                self.assertGreater(path.stat().st_size, 5000, path)
+        self.assertTrue((self.tmp / "fig" / "sweep_comparison" / "sweep_summary.csv").is_file())
+
+        p = results["failing"]
+        self.assertNotEqual(p.returncode, 0, "a notebook on a non-fedhpc file must fail")
+        self.assertIn("NotAFedhpcFile", p.stderr)
+        self.assertIn(str(bad), p.stderr)
+
+
+if __name__ == "__main__":
+    unittest.main()
