@@ -14,6 +14,7 @@ import sys
 import tempfile
 import unittest
 from pathlib import Path
+from unittest import mock
 
 import h5py
 import numpy as np
@@ -63,7 +64,7 @@ def budget_file():
 class Loader(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
-        cls.run = fa.load(sweep_dir() / "lr005_s1.h5")
+        cls.one = fa.load(sweep_dir() / "lr005_s1.h5")
         cls.budget = fa.load(budget_file())
         cls.sweep = fa.load_dir(sweep_dir())
         cls.tmp = tempfile.mkdtemp(prefix="fedhpc_analysis_loader_")
@@ -73,7 +74,7 @@ class Loader(unittest.TestCase):
         shutil.rmtree(cls.tmp, ignore_errors=True)
 
     def test_row_counts_and_columns(self):
-        r = self.run
+        r = self.one
         self.assertEqual(r.name, "lr005_s1")
         self.assertEqual(len(r.rounds), 4)
         self.assertEqual(r.rounds["round"].tolist(), [0, 1, 2, 3])
@@ -92,7 +93,7 @@ class Loader(unittest.TestCase):
         self.assertTrue((r.clients["status_name"] == "completed").all())
 
     def test_nan_test_metrics(self):
-        r = self.run
+        r = self.one
         acc = r.rounds["test_accuracy"].to_numpy()
         self.assertTrue(np.isnan(acc[0]) and np.isnan(acc[2]))
         self.assertTrue(np.isfinite(acc[1]) and np.isfinite(acc[3]))
@@ -109,7 +110,7 @@ class Loader(unittest.TestCase):
         self.assertIsNone(fa.rounds_to_accuracy(never, 0.0))
 
     def test_cumulative_bytes(self):
-        r = self.run
+        r = self.one
         cb = fa.cumulative_bytes(r)
         self.assertEqual(cb.name, "cumulative_bytes")
         self.assertTrue((np.diff(cb.to_numpy()) > 0).all())
@@ -126,7 +127,7 @@ class Loader(unittest.TestCase):
                                        + self.sweep.rounds.loc[first_rows, "bytes_down"]).to_numpy())
 
     def test_config_and_attrs(self):
-        r = self.run
+        r = self.one
         cfg = r.config
         self.assertIs(cfg, r.attrs["config"])
         self.assertEqual(cfg["server"]["rounds"], 4)
@@ -148,11 +149,11 @@ class Loader(unittest.TestCase):
         self.assertEqual(parsed, {"a": {"flag": True, "n": 3, "x": 0.001, "list": "200,200"}})
 
     def test_execution(self):
-        e = self.run.execution
+        e = self.one.execution
         self.assertEqual(e.num_ranks, 2)
         self.assertEqual(len(e.rounds), 4)
         self.assertTrue((np.diff(e.wall_seconds.to_numpy()) >= 0).all())
-        self.assertEqual(e.total_seconds, float(self.run.rounds["wall_seconds"].iloc[-1]))
+        self.assertEqual(e.total_seconds, float(self.one.rounds["wall_seconds"].iloc[-1]))
         self.assertEqual(len(e.client_rank), 40)
         self.assertEqual(set(e.client_rank.tolist()), {0, 1})
         self.assertEqual(len(e.client_row_rank), 32)
@@ -239,6 +240,47 @@ class Loader(unittest.TestCase):
         shutil.copy(not_fedhpc, mixed)
         with self.assertRaisesRegex(fa.NotAFedhpcFile, "mixed/other.h5"):
             fa.load_dir(mixed)
+
+
+class NotebookHelpers(unittest.TestCase):
+    """fedhpc_analysis.notebook: where the notebooks read and write."""
+
+    def setUp(self):
+        self.root = Path(tempfile.mkdtemp(prefix="fedhpc_analysis_root_"))
+
+    def tearDown(self):
+        shutil.rmtree(self.root, ignore_errors=True)
+
+    def env(self, **values):
+        clean = {k: v for k, v in os.environ.items() if not k.startswith("FEDHPC_")}
+        return mock.patch.dict(os.environ, dict(clean, FEDHPC_ROOT=str(self.root), **values), clear=True)
+
+    def test_defaults_and_relative_paths(self):
+        with self.env():
+            with self.assertRaisesRegex(FileNotFoundError, "FEDHPC_RESULTS is not set"):
+                fa.notebook.results_file()
+            (self.root / "results").mkdir()
+            old, new = self.root / "results" / "old.h5", self.root / "results" / "new.h5"
+            old.write_bytes(b"")
+            new.write_bytes(b"")
+            os.utime(old, (1, 1))
+            self.assertEqual(fa.notebook.results_file(), new)
+            self.assertEqual(fa.notebook.results_dir(), str(self.root / "results"))
+            self.assertEqual(fa.notebook.figures_dir(), self.root / "analysis" / "figures")
+            self.assertTrue((self.root / "analysis" / "figures").is_dir())
+            self.assertEqual(fa.notebook.target_accuracy(), 0.8)
+        with self.env(FEDHPC_RESULTS="results/old.h5", FEDHPC_FIGURES="out/figs",
+                      FEDHPC_TARGET_ACCURACY="0.5"):
+            self.assertEqual(fa.notebook.results_file(), self.root / "results" / "old.h5")
+            self.assertEqual(fa.notebook.figures_dir(), self.root / "out" / "figs")
+            self.assertEqual(fa.notebook.target_accuracy(), 0.5)
+        with self.env(FEDHPC_RESULTS="results/none.h5", FEDHPC_TARGET_ACCURACY="80"):
+            with self.assertRaisesRegex(FileNotFoundError, "none.h5"):
+                fa.notebook.results_file()
+            with self.assertRaisesRegex(ValueError, "FEDHPC_TARGET_ACCURACY"):
+                fa.notebook.target_accuracy()
+        self.assertEqual(fa.notebook.bytes_scale(3 * 2**20), (2**20, "MiB"))
+        self.assertEqual(fa.notebook.bytes_scale(100), (1, "B"))
 
 
 def nbconvert(notebook, out_dir, env):

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Stops the private cluster started by slurm-up.sh in DIR: cancels its jobs,
 # then stops exactly the PIDs recorded in DIR/pids (slurmd, slurmctld, munged;
-# TERM, then KILL after 5 s) and removes DIR (kept if FEDHPC_SLURM_KEEP=1).
+# TERM, then KILL after 5 s; a PID is signalled only while it still runs the
+# program recorded for it) and removes DIR (kept if FEDHPC_SLURM_KEEP=1).
 #
 #   tests/slurm/slurm-down.sh DIR
 set -uo pipefail
@@ -30,14 +31,24 @@ if [ -f "$dir/etc/slurm.conf" ] && running slurmctld "$(pid_of slurmctld)"; then
   fi
 fi
 
+# Then the daemons, all at once (each takes a second or two to wind down).
+declare -A pids=()
 for name in slurmd slurmctld munged; do
   pid=$(pid_of "$name")
   running "$name" "$pid" || continue
+  pids[$name]=$pid
   kill -TERM "$pid" 2>/dev/null
-  for _ in $(seq 50); do running "$name" "$pid" || break; sleep 0.1; done
-  if running "$name" "$pid"; then
-    log "$name ($pid) ignored TERM; sending KILL"
-    kill -KILL "$pid" 2>/dev/null
+done
+for _ in $(seq 50); do
+  left=0
+  for name in "${!pids[@]}"; do running "$name" "${pids[$name]}" && left=1; done
+  [ "$left" = 1 ] || break
+  sleep 0.1
+done
+for name in "${!pids[@]}"; do
+  if running "$name" "${pids[$name]}"; then
+    log "$name (${pids[$name]}) ignored TERM for 5 s; sending KILL"
+    kill -KILL "${pids[$name]}" 2>/dev/null
   fi
 done
 : > "$dir/pids"
