@@ -69,18 +69,19 @@ int main(int argc, char** argv) {
   const data::ExampleView view{x.data(), y.data(), samples};
   std::vector<float> global(P), local(P);
   net->init(global, rng);
+  trainer->begin_round(0, global);
 
   std::printf("fedhpc client-path benchmark: %s (%zu params), %d samples/client, batch %d, "
               "%d client updates, 1 core\n", arch.c_str(), P, samples, batch, clients);
   // Warm-up, then timed.
   for (int c = 0; c < 5; ++c) {
     Rng r(1, Purpose::kShuffle, 0, static_cast<std::uint64_t>(c));
-    trainer->train(global, local, view, r);
+    trainer->train(local, view, r);
   }
   Stopwatch t;
   for (int c = 0; c < clients; ++c) {
     Rng r(1, Purpose::kShuffle, 1, static_cast<std::uint64_t>(c));
-    trainer->train(global, local, view, r);
+    trainer->train(local, view, r);
   }
   const double secs = t.seconds();
   const double flops = trainer->flops(samples) * clients;

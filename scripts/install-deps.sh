@@ -6,7 +6,8 @@ pkgs=(build-essential cmake ninja-build pkg-config git
       libeigen3-dev libboost-program-options-dev libgtest-dev
       dataset-fashion-mnist
       python3 python3-h5py python3-numpy python3-pandas python3-matplotlib
-      jupyter-nbconvert python3-ipykernel)
+      jupyter-nbconvert python3-ipykernel
+      slurm-wlm munge)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

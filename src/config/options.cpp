@@ -244,6 +244,42 @@ const std::vector<Option>& option_table() {
        [](RunConfig& c, S k, S v) { c.server.beta2 = parse_real(k, v, 0.0, 0.999999); }},
       {"server.tau", "0.001", "FedAdam/FedYogi adaptivity (epsilon)",
        [](RunConfig& c, S k, S v) { c.server.tau = parse_real(k, v, 0.0, 10.0, true); }},
+      // [storage]
+      {"storage.codec", "fp32",
+       "client parameter storage and broadcast codec (OMC): fp32 | int (b-bit) | float (e, m)",
+       [](RunConfig& c, S k, S v) {
+         c.storage.codec = parse_enum<StorageCodec>(k, v,
+                                                    {{"fp32", StorageCodec::kFp32},
+                                                     {"int", StorageCodec::kInt},
+                                                     {"float", StorageCodec::kFloat}});
+       }},
+      {"storage.bits", "8", "bits per quantized parameter for codec = int",
+       [](RunConfig& c, S k, S v) { c.storage.bits = parse_int(k, v, 2, 16); }},
+      {"storage.exponent_bits", "4", "exponent bits for codec = float",
+       [](RunConfig& c, S k, S v) { c.storage.exponent_bits = parse_int(k, v, 2, 8); }},
+      {"storage.mantissa_bits", "3", "mantissa bits for codec = float",
+       [](RunConfig& c, S k, S v) { c.storage.mantissa_bits = parse_int(k, v, 0, 23); }},
+      {"storage.pvt", "false", "per-variable transformation (x - mean) / max|x - mean| before quantizing",
+       [](RunConfig& c, S k, S v) { c.storage.pvt = parse_bool(k, v); }},
+      {"storage.weights_only", "false", "WMOQ: quantize only weight matrices and conv kernels",
+       [](RunConfig& c, S k, S v) { c.storage.weights_only = parse_bool(k, v); }},
+      {"storage.fp32_fraction", "0", "PPQ: fraction of weight parameters kept fp32, redrawn each round",
+       [](RunConfig& c, S k, S v) { c.storage.fp32_fraction = parse_real(k, v, 0.0, 1.0); }},
+      {"storage.rounding", "stochastic", "rounding when re-encoding after local steps: stochastic | nearest",
+       [](RunConfig& c, S k, S v) {
+         c.storage.rounding = parse_enum<Rounding>(
+             k, v, {{"stochastic", Rounding::kStochastic}, {"nearest", Rounding::kNearest}});
+       }},
+      {"storage.transport_rounding", "nearest", "rounding when encoding the broadcast: stochastic | nearest",
+       [](RunConfig& c, S k, S v) {
+         c.storage.transport_rounding = parse_enum<Rounding>(
+             k, v, {{"stochastic", Rounding::kStochastic}, {"nearest", Rounding::kNearest}});
+       }},
+      {"storage.uplink", "encoded", "what clients send back: encoded (stored form) | fp32",
+       [](RunConfig& c, S k, S v) {
+         c.storage.uplink = parse_enum<UplinkFormat>(
+             k, v, {{"encoded", UplinkFormat::kEncoded}, {"fp32", UplinkFormat::kFp32}});
+       }},
   };
   return table;
 }

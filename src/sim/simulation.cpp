@@ -111,7 +111,9 @@ Simulation::~Simulation() = default;
 RoundRecord Simulation::run_round(int round, std::vector<std::int64_t>& my_rows,
                                   std::vector<ClientRecord>& mine) {
   const std::size_t P = model_.size();
-  const std::int64_t model_bytes = static_cast<std::int64_t>(4 * P);
+  trainer_->begin_round(round, model_);
+  const std::int64_t down_bytes = trainer_->downlink_bytes();
+  const std::int64_t up_bytes = trainer_->uplink_bytes();
   const auto sampled = sample_clients(cfg_.run.seed, round, data_->num_clients(),
                                       cfg_.clients_per_round());
   RoundRecord rec;
@@ -138,7 +140,7 @@ RoundRecord Simulation::run_round(int round, std::vector<std::int64_t>& my_rows,
     rec.clients_dropped += status == ClientStatus::kDropped ? 1 : 0;
     rec.peak_memory_max = std::max<std::int64_t>(rec.peak_memory_max, static_cast<std::int64_t>(mem.total()));
     // The model goes to every client that was asked and fits its budget.
-    const std::int64_t down = status == ClientStatus::kOverBudget ? 0 : model_bytes;
+    const std::int64_t down = status == ClientStatus::kOverBudget ? 0 : down_bytes;
     rec.bytes_down += down;
     if (status == ClientStatus::kCompleted) {
       ++trained;
@@ -158,7 +160,7 @@ RoundRecord Simulation::run_round(int round, std::vector<std::int64_t>& my_rows,
     if (status == ClientStatus::kCompleted) {
       Rng rng(cfg_.run.seed, Purpose::kShuffle, static_cast<std::uint64_t>(round),
               static_cast<std::uint64_t>(c));
-      const auto res = trainer_->train(model_, local_, data_->examples(c), rng);
+      const auto res = trainer_->train(local_, data_->examples(c), rng);
       // Exact weighted sum: acc += n * fixed(w_local - w_global), in client-independent bits.
       bool finite = std::isfinite(res.loss_sum);
       for (std::size_t j = 0; j < P && finite; ++j)
@@ -169,8 +171,8 @@ RoundRecord Simulation::run_round(int round, std::vector<std::int64_t>& my_rows,
         acc_[P + kWeight] += n;
         acc_[P + kLossSum] += comm::to_fixed(res.loss_sum);
         acc_[P + kExamples] += res.examples_seen;
-        acc_[P + kBytesUp] += model_bytes;
-        cr.bytes_up = model_bytes;
+        acc_[P + kBytesUp] += up_bytes;
+        cr.bytes_up = up_bytes;
         cr.train_loss = res.loss_sum / static_cast<double>(res.examples_seen);
       } else {
         status = ClientStatus::kDiverged;

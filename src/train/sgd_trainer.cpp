@@ -10,9 +10,13 @@
 
 namespace fedhpc::train {
 
-SgdTrainer::SgdTrainer(const ClientSection& cfg, model::Network& net)
+SgdTrainer::SgdTrainer(const ClientSection& cfg, model::Network& net,
+                       std::unique_ptr<ParamStore> store)
     : cfg_(cfg),
       net_(&net),
+      store_(std::move(store)),
+      hyper_{static_cast<float>(cfg.lr), static_cast<float>(cfg.weight_decay),
+             static_cast<float>(cfg.prox_mu), static_cast<float>(cfg.momentum)},
       grads_(net.layout().size()),
       velocity_(cfg.momentum > 0 ? net.layout().size() : 0),
       batch_x_(static_cast<std::size_t>(cfg.batch_size) * net.input_size()),
@@ -25,22 +29,20 @@ std::int64_t SgdTrainer::total_steps(std::int64_t n) const {
   return per_epoch * cfg_.epochs;
 }
 
-LocalResult SgdTrainer::train(std::span<const float> global, std::span<float> local,
-                              const data::ExampleView& data, Rng& rng) {
-  const std::size_t P = net_->layout().size();
-  expects(global.size() == P && local.size() == P, "SgdTrainer: parameter size mismatch");
+void SgdTrainer::begin_round(int round, std::span<const float> global) {
+  store_->begin_round(round, global);
+}
+
+LocalResult SgdTrainer::train(std::span<float> local, const data::ExampleView& data, Rng& rng) {
+  expects(local.size() == net_->layout().size(), "SgdTrainer: parameter size mismatch");
   expects(data.n > 0, "SgdTrainer: client without examples");
-  std::copy(global.begin(), global.end(), local.begin());
+  store_->start_client();
   if (!velocity_.empty()) std::fill(velocity_.begin(), velocity_.end(), 0.0f);
   if (order_.size() < static_cast<std::size_t>(data.n)) order_.resize(static_cast<std::size_t>(data.n));
   const std::span<std::int32_t> order(order_.data(), static_cast<std::size_t>(data.n));
 
   const int d = net_->input_size();
   const int classes = net_->num_classes();
-  const float lr = static_cast<float>(cfg_.lr);
-  const float wd = static_cast<float>(cfg_.weight_decay);
-  const float mu = static_cast<float>(cfg_.prox_mu);
-  const float m = static_cast<float>(cfg_.momentum);
 
   LocalResult result;
   const std::int64_t steps = total_steps(data.n);
@@ -60,7 +62,7 @@ LocalResult SgdTrainer::train(std::span<const float> global, std::span<float> lo
     }
     cursor += b;
 
-    model::FlatParams params(net_->layout(), local);
+    model::ParamSource& params = store_->source();
     const auto logits = net_->forward(params, batch_x_.data(), b);
     const std::span<float> dlog(dlogits_.data(), static_cast<std::size_t>(b) * classes);
     const auto stats = model::softmax_cross_entropy(logits, batch_y_.data(), b, classes,
@@ -69,21 +71,9 @@ LocalResult SgdTrainer::train(std::span<const float> global, std::span<float> lo
     result.loss_sum += stats.loss_sum;
     result.examples_seen += b;
     ++result.steps;
-
-    float* w = local.data();
-    const float* g = grads_.data();
-    const float* w0 = global.data();
-    if (velocity_.empty()) {
-      for (std::size_t i = 0; i < P; ++i)
-        w[i] -= lr * (g[i] + wd * w[i] + mu * (w[i] - w0[i]));
-    } else {
-      float* v = velocity_.data();
-      for (std::size_t i = 0; i < P; ++i) {
-        v[i] = m * v[i] + (g[i] + wd * w[i] + mu * (w[i] - w0[i]));
-        w[i] -= lr * v[i];
-      }
-    }
+    store_->step(grads_, velocity_, hyper_, rng);
   }
+  store_->finish_client(local);
   return result;
 }
 
@@ -91,11 +81,15 @@ MemoryBreakdown SgdTrainer::peak_memory(std::int64_t num_samples) const {
   const std::uint64_t P = net_->layout().size();
   const std::uint64_t b = static_cast<std::uint64_t>(std::min<std::int64_t>(cfg_.batch_size, num_samples));
   MemoryBreakdown mem;
-  mem.params = 4 * P;
+  mem.params = store_->stored_bytes();
+  mem.decoded = store_->transient_bytes();
+  // Network buffers per example (activations kept for backward, their
+  // gradients, logits), the batch input and dlogits, and batch-independent scratch.
   mem.activations = b * (net_->activation_bytes() + 4ull * net_->input_size() +
-                         2ull * 4 * net_->num_classes());
+                         4ull * net_->num_classes()) +
+                    net_->workspace_bytes();
   mem.gradients = 4 * P;
-  mem.optimizer = (cfg_.momentum > 0 ? 4 * P : 0) + (cfg_.prox_mu > 0 ? 4 * P : 0);
+  mem.optimizer = (cfg_.momentum > 0 ? 4 * P : 0) + (cfg_.prox_mu > 0 ? store_->anchor_bytes() : 0);
   return mem;
 }
 
@@ -119,7 +113,7 @@ double SgdTrainer::flops(std::int64_t num_samples) const {
 }
 
 std::unique_ptr<LocalTrainer> make_trainer(const RunConfig& cfg, model::Network& net) {
-  return std::make_unique<SgdTrainer>(cfg.client, net);
+  return std::make_unique<SgdTrainer>(cfg.client, net, make_param_store(cfg, net.layout()));
 }
 
 }  // namespace fedhpc::train

@@ -251,10 +251,6 @@ def test_jobs(c):
 
 
 def test_preempt(c):
-    help_text = run([BIN, "--help"]).stdout
-    if "run.checkpoint_every" not in help_text:
-        print(f"SKIP: {BIN} has no checkpoints (run.checkpoint_every is not in --help)", flush=True)
-        sys.exit(SKIP)
     jobs = os.path.join(ROOT, "jobs")
     cfg = os.path.join(ROOT, "configs", "default.ini")
     rounds = 40
@@ -315,7 +311,17 @@ def test_preempt(c):
     for needle in ("got SIGUSR1", "fedhpc exited with code 3", "requeueing job", "start 2 of job",
                    "resuming from", "run complete"):
         check(needle in text, f"job log lacks '{needle}':\n{text}")
+    # The second start continues right after the round the first one stopped at.
+    first, second = text.split("fedhpc job: start 2 of job")
+    r1 = [int(x) for x in re.findall(r"^round +(\d+)/", first, re.M)]
+    r2 = [int(x) for x in re.findall(r"^round +(\d+)/", second, re.M)]
+    check(r1 and r2 and r2[0] == r1[-1] + 1 and r2[-1] == rounds,
+          f"rounds reported: first start {r1[:1]}..{r1[-1:]}, second start {r2[:1]}..{r2[-1:]}")
+    say(f"  first start stopped after round {r1[-1]}, second start ran rounds {r2[0]}-{r2[-1]}")
     a = check_run_dir(run_dir, rounds, 2)
+    with open(os.path.join(run_dir, "config.ini")) as f:
+        check(re.search(r"^checkpoint_every = 5$", f.read(), re.M),
+              "config.ini lacks checkpoint_every = 5 (FEDHPC_CHECKPOINT_EVERY)")
     check(not os.path.exists(a + ".ckpt"), "the checkpoint is still there after completion")
     with open(os.path.join(run_dir, "revision.txt")) as f:
         check(f.read().count("start ") == 2, "revision.txt should have one line per start")
@@ -337,6 +343,10 @@ def main():
     if not os.access(BIN, os.X_OK):
         print(f"FAIL: no fedhpc binary at {BIN} (set FEDHPC_BIN)", flush=True)
         return 1
+
+    if mode == "preempt" and "run.checkpoint_every" not in run([BIN, "--help"]).stdout:
+        print(f"SKIP: {BIN} has no checkpoints (run.checkpoint_every is not in its --help)", flush=True)
+        return SKIP
 
     c = Cluster()
 

@@ -84,6 +84,24 @@ struct ServerSection {
   double tau = 1e-3;      ///< FedAdam/FedYogi adaptivity
 };
 
+enum class StorageCodec { kFp32, kInt, kFloat };
+enum class Rounding { kStochastic, kNearest };
+enum class UplinkFormat { kFp32, kEncoded };
+
+/// [storage] — how clients store (and the server broadcasts) parameters (OMC).
+struct StorageSection {
+  StorageCodec codec = StorageCodec::kFp32;
+  int bits = 8;                 ///< integer codec bits (2..16)
+  int exponent_bits = 4;        ///< float codec
+  int mantissa_bits = 3;        ///< float codec
+  bool pvt = false;             ///< per-variable transformation
+  bool weights_only = false;    ///< WMOQ: quantize only weight matrices / kernels
+  double fp32_fraction = 0.0;   ///< PPQ: fraction of weight parameters kept fp32 each round
+  Rounding rounding = Rounding::kStochastic;          ///< re-encoding after local steps
+  Rounding transport_rounding = Rounding::kNearest;   ///< encoding the broadcast
+  UplinkFormat uplink = UplinkFormat::kEncoded;       ///< what the client sends back
+};
+
 /// The whole run.
 struct RunConfig {
   RunSection run;
@@ -91,6 +109,7 @@ struct RunConfig {
   ModelSection model;
   ClientSection client;
   ServerSection server;
+  StorageSection storage;
 
   /// Number of clients sampled per round.
   int clients_per_round() const;

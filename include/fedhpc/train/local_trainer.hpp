@@ -24,14 +24,19 @@ struct LocalResult {
 class LocalTrainer {
  public:
   virtual ~LocalTrainer() = default;
-  /// Starts from `global`, trains on `data`, leaves the client model in `local`
-  /// (both layout().size()). `rng` is the client's keyed stream for the round.
-  virtual LocalResult train(std::span<const float> global, std::span<float> local,
-                            const data::ExampleView& data, Rng& rng) = 0;
-  /// Modelled peak device memory of this client's step.
+  /// Prepares the round (e.g. encodes the downlink once) from the server model,
+  /// which must stay unchanged until the round's clients are done.
+  virtual void begin_round(int round, std::span<const float> global) = 0;
+  /// Trains one client on `data` from the round's downlink and leaves the
+  /// model the server receives in `local` (P). `rng` is the client's stream.
+  virtual LocalResult train(std::span<float> local, const data::ExampleView& data, Rng& rng) = 0;
+  /// Modelled peak device memory of this client's step (valid after begin_round).
   virtual MemoryBreakdown peak_memory(std::int64_t num_samples) const = 0;
   /// FLOPs of this client's local step.
   virtual double flops(std::int64_t num_samples) const = 0;
+  /// Downlink / uplink message bytes per client (valid after begin_round).
+  virtual std::int64_t downlink_bytes() const = 0;
+  virtual std::int64_t uplink_bytes() const = 0;
 };
 
 /// Builds the trainer for cfg on `net` (reserved for client.batch_size or more).

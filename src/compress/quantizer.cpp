@@ -1,0 +1,422 @@
+#include "fedhpc/compress/quantizer.hpp"
+
+#include <algorithm>
+#include <bit>
+#include <cmath>
+#include <cstring>
+#include <limits>
+#include <vector>
+
+#include "fedhpc/core/error.hpp"
+
+namespace fedhpc::compress {
+
+namespace {
+
+/// Elements per block: scratch arrays stay in L1, and a multiple of 8 keeps
+/// every block's packed codes starting on a byte boundary.
+constexpr std::size_t kBlock = 1024;
+static_assert(kBlock % 8 == 0);
+
+/// Lanes of the reductions (one AVX-512 register of floats).
+constexpr std::size_t kLanes = 16;
+
+constexpr float kInf = std::numeric_limits<float>::infinity();
+
+void check_int_bits(int bits) {
+  expects(bits >= 2 && bits <= 16, "integer quantizer: bits outside 2..16");
+}
+
+void check_format(FloatFormat f) {
+  expects(f.exponent_bits >= 2 && f.exponent_bits <= 8 && f.mantissa_bits >= 0 &&
+              f.mantissa_bits <= 23,
+          "float quantizer: format outside e 2..8, m 0..23");
+}
+
+/// Dispatches f.template operator()<kStochastic, kTransform>() once per call.
+template <class F>
+void dispatch(Rounding r, Affine t, F&& f) {
+  const bool st = r == Rounding::kStochastic;
+  const bool tr = !t.is_identity();
+  if (st && tr) f.template operator()<true, true>();
+  else if (st) f.template operator()<true, false>();
+  else if (tr) f.template operator()<false, true>();
+  else f.template operator()<false, false>();
+}
+
+/// Fills u[0..m) with the next m uniforms of rng.
+inline void draw_uniforms(Rng& rng, float* u, std::size_t m) {
+  for (std::size_t j = 0; j < m; ++j) u[j] = rng.uniformf();
+}
+
+/// Integer codes of one block (see the header for the math).
+template <bool kStochastic, bool kTransform>
+void quantize_int_block(const float* __restrict x, std::size_t m, Affine t, IntGrid g, float qmax,
+                        const float* __restrict u, std::uint32_t* __restrict q) {
+  for (std::size_t j = 0; j < m; ++j) {
+    float y = x[j];
+    if constexpr (kTransform) y = (y - t.beta) / t.alpha;
+    float v = (y - g.lo) / g.scale;
+    v = v > 0.0f ? v : 0.0f;  // also maps NaN to 0
+    v = v < qmax ? v : qmax;
+    const auto whole = static_cast<std::int32_t>(v);  // floor: v >= 0
+    const float frac = v - static_cast<float>(whole);  // exact
+    float threshold = 0.5f;
+    if constexpr (kStochastic) threshold = 1.0f - u[j];  // exact: u is a multiple of 2^-24
+    q[j] = static_cast<std::uint32_t>(whole) + (frac >= threshold ? 1u : 0u);
+  }
+}
+
+template <bool kTransform>
+void dequantize_int_block(const std::uint32_t* __restrict q, std::size_t m, Affine t, IntGrid g,
+                          float* __restrict out) {
+  for (std::size_t j = 0; j < m; ++j) {
+    float y = g.lo + g.scale * static_cast<float>(q[j]);
+    if constexpr (kTransform) y = t.alpha * y + t.beta;
+    out[j] = y;
+  }
+}
+
+/// Constants of a float format for the block kernels.
+struct FloatConsts {
+  int e, m, bias;
+  std::int32_t emin;     // 1 - bias: exponent of the smallest normal
+  std::uint32_t maxmag;  // largest finite magnitude code
+  std::uint32_t magmask, mantmask;
+  float sub_scale;       // 2^(1 - bias - m): value of a subnormal mantissa unit
+
+  explicit FloatConsts(FloatFormat f)
+      : e(f.exponent_bits), m(f.mantissa_bits), bias(f.bias()), emin(1 - f.bias()),
+        maxmag((((1u << f.exponent_bits) - 1u) << f.mantissa_bits) - 1u),
+        magmask((1u << (f.exponent_bits + f.mantissa_bits)) - 1u),
+        mantmask((1u << f.mantissa_bits) - 1u),
+        sub_scale(std::ldexp(1.0f, 1 - f.bias() - f.mantissa_bits)) {}
+};
+
+/// Float codes of one block. With a the fp32 magnitude bits, E its biased
+/// exponent and sig its integer significand (value sig * 2^(max(E,1) - 150)),
+/// the target quantum is 2^(Eu - m) with Eu = max(max(E,1) - 127, 1 - bias);
+/// y = sig / 2^sh, sh = Eu - m - max(E,1) + 150 >= 0, is |x| in quanta (exact in
+/// float; sh is capped at 48, where y < 2^-24 rounds to 0 either way) and the
+/// rounded magnitude code is ((Eu + bias - 1) << m) + round(y): the implicit
+/// bit, a carry into the next binade and the subnormal range all fall out.
+template <bool kStochastic, bool kTransform>
+void quantize_float_block(const float* __restrict x, std::size_t n, const FloatConsts& c, Affine t,
+                          const float* __restrict u, std::uint32_t* __restrict q) {
+  for (std::size_t j = 0; j < n; ++j) {
+    float y = x[j];
+    if constexpr (kTransform) y = (y - t.beta) / t.alpha;
+    const std::uint32_t b = std::bit_cast<std::uint32_t>(y);
+    const std::uint32_t a = b & 0x7fffffffu;
+    const std::uint32_t sign = b >> 31;
+    const auto E = static_cast<std::int32_t>(a >> 23);
+    const std::int32_t Eeff = E > 1 ? E : 1;
+    const std::uint32_t sig = (a & 0x7fffffu) | (E != 0 ? 0x800000u : 0u);
+    std::int32_t Eu = Eeff - 127;
+    Eu = Eu > c.emin ? Eu : c.emin;
+    std::int32_t sh = Eu - c.m - Eeff + 150;
+    sh = sh < 48 ? sh : 48;
+    const float scale = std::bit_cast<float>(static_cast<std::uint32_t>(127 - sh) << 23);  // 2^-sh
+    const float ys = static_cast<float>(static_cast<std::int32_t>(sig)) * scale;          // exact
+    const auto whole = static_cast<std::int32_t>(ys);
+    const float frac = ys - static_cast<float>(whole);
+    std::uint32_t up;
+    if constexpr (kStochastic) {
+      up = frac >= 1.0f - u[j] ? 1u : 0u;
+    } else {
+      up = (frac > 0.5f || (frac == 0.5f && (whole & 1) != 0)) ? 1u : 0u;  // ties to even
+    }
+    std::uint32_t mag = (static_cast<std::uint32_t>(Eu + c.bias - 1) << c.m) +
+                        static_cast<std::uint32_t>(whole) + up;
+    mag = mag < c.maxmag ? mag : c.maxmag;
+    const std::uint32_t code = (sign << (c.e + c.m)) | mag;
+    q[j] = a > 0x7f800000u ? 0u : code;  // NaN -> +0
+  }
+}
+
+template <bool kTransform>
+void dequantize_float_block(const std::uint32_t* __restrict q, std::size_t n, const FloatConsts& c,
+                            Affine t, float* __restrict out) {
+  for (std::size_t j = 0; j < n; ++j) {
+    const std::uint32_t code = q[j];
+    const std::uint32_t sign = (code >> (c.e + c.m)) & 1u;
+    const std::uint32_t mag = code & c.magmask;
+    const std::uint32_t E = mag >> c.m;
+    const std::uint32_t mant = mag & c.mantmask;
+    const std::uint32_t normal =
+        ((E + 127u - static_cast<std::uint32_t>(c.bias)) << 23) | (mant << (23 - c.m));
+    const float sub = static_cast<float>(static_cast<std::int32_t>(mant)) * c.sub_scale;  // exact
+    const std::uint32_t bits = E != 0 ? normal : std::bit_cast<std::uint32_t>(sub);
+    float y = std::bit_cast<float>(bits | (sign << 31));
+    if constexpr (kTransform) y = t.alpha * y + t.beta;
+    out[j] = y;
+  }
+}
+
+/// Reference float encoding of one value: real arithmetic in double.
+std::uint32_t float_code_ref(float y, FloatFormat f, Rounding r, float u) {
+  if (std::isnan(y)) return 0;
+  const int e = f.exponent_bits, m = f.mantissa_bits, bias = f.bias(), emin = 1 - bias;
+  const std::uint32_t sign = std::signbit(y) ? 1u : 0u;
+  const double maxf = static_cast<double>(f.max_finite());
+  const double ax = std::fabs(static_cast<double>(y));
+  double v = maxf;  // rounded magnitude
+  if (ax == 0.0) {
+    v = 0.0;
+  } else if (!std::isinf(ax)) {
+    int ex = 0;
+    std::frexp(ax, &ex);  // ax in [2^(ex-1), 2^ex)
+    const int eq = std::max(ex - 1, emin) - m;  // quantum exponent
+    const double units = std::ldexp(ax, -eq);   // exact
+    const double k = r == Rounding::kNearest ? std::nearbyint(units)  // ties to even
+                                              : std::floor(units + static_cast<double>(u));
+    v = std::min(std::ldexp(k, eq), maxf);
+  }
+  std::uint32_t mag = 0;
+  if (v == 0.0) {
+    mag = 0;
+  } else if (v < std::ldexp(1.0, emin)) {
+    mag = static_cast<std::uint32_t>(std::ldexp(v, m - emin));  // subnormal mantissa
+  } else {
+    int ex = 0;
+    std::frexp(v, &ex);
+    const int E = ex - 1;
+    const auto mant = static_cast<std::uint32_t>(std::ldexp(v, m - E)) - (1u << m);
+    mag = (static_cast<std::uint32_t>(E + bias) << m) | mant;
+  }
+  return (sign << (e + m)) | mag;
+}
+
+/// Reference value of a float code.
+float float_value_ref(std::uint32_t code, FloatFormat f) {
+  const int e = f.exponent_bits, m = f.mantissa_bits, bias = f.bias();
+  const bool neg = ((code >> (e + m)) & 1u) != 0;
+  const std::uint32_t mag = code & ((1u << (e + m)) - 1u);
+  const auto E = static_cast<int>(mag >> m);
+  const auto mant = static_cast<double>(mag & ((1u << m) - 1u));
+  const double v = E == 0 ? std::ldexp(mant, 1 - bias - m)
+                          : std::ldexp(std::ldexp(1.0, m) + mant, E - bias - m);
+  const auto vf = static_cast<float>(v);
+  return neg ? -vf : vf;
+}
+
+template <bool kWithMean>
+void reduce(const float* x, std::size_t n, float& lo_out, float& hi_out, double& sum_out) {
+  float lo[kLanes], hi[kLanes];
+  double sum[kLanes];
+  for (std::size_t j = 0; j < kLanes; ++j) {
+    lo[j] = kInf;
+    hi[j] = -kInf;
+    sum[j] = 0.0;
+  }
+  std::size_t i = 0;
+  for (; i + kLanes <= n; i += kLanes) {
+    for (std::size_t j = 0; j < kLanes; ++j) {
+      const float v = x[i + j];
+      lo[j] = v < lo[j] ? v : lo[j];
+      hi[j] = v > hi[j] ? v : hi[j];
+      if constexpr (kWithMean) sum[j] += static_cast<double>(v);
+    }
+  }
+  for (std::size_t j = 0; i < n; ++i, ++j) {
+    const float v = x[i];
+    lo[j] = v < lo[j] ? v : lo[j];
+    hi[j] = v > hi[j] ? v : hi[j];
+    if constexpr (kWithMean) sum[j] += static_cast<double>(v);
+  }
+  float l = kInf, h = -kInf;
+  double s = 0.0;
+  for (std::size_t j = 0; j < kLanes; ++j) {
+    l = lo[j] < l ? lo[j] : l;
+    h = hi[j] > h ? hi[j] : h;
+    s += sum[j];
+  }
+  if (!(l <= h)) l = h = 0.0f;  // every element NaN
+  lo_out = l;
+  hi_out = h;
+  sum_out = s;
+}
+
+}  // namespace
+
+MinMax min_max(const float* x, std::size_t n) {
+  expects(n >= 1, "min_max: empty variable");
+  MinMax r;
+  double unused = 0.0;
+  reduce<false>(x, n, r.lo, r.hi, unused);
+  return r;
+}
+
+MinMaxMean min_max_mean(const float* x, std::size_t n) {
+  expects(n >= 1, "min_max_mean: empty variable");
+  MinMaxMean r;
+  double sum = 0.0;
+  reduce<true>(x, n, r.lo, r.hi, sum);
+  r.mean = sum / static_cast<double>(n);
+  return r;
+}
+
+MinMax min_max_ref(const float* x, std::size_t n) {
+  expects(n >= 1, "min_max_ref: empty variable");
+  float lo = kInf, hi = -kInf;
+  for (std::size_t i = 0; i < n; ++i) {
+    if (std::isnan(x[i])) continue;
+    lo = std::min(lo, x[i]);
+    hi = std::max(hi, x[i]);
+  }
+  if (lo > hi) lo = hi = 0.0f;
+  return {lo, hi};
+}
+
+MinMaxMean min_max_mean_ref(const float* x, std::size_t n) {
+  const MinMax r = min_max_ref(x, n);
+  double sum = 0.0;
+  for (std::size_t i = 0; i < n; ++i) sum += static_cast<double>(x[i]);
+  return {r.lo, r.hi, sum / static_cast<double>(n)};
+}
+
+Affine pvt_affine(const MinMaxMean& st) noexcept {
+  Affine t;
+  t.beta = static_cast<float>(st.mean);
+  const float alpha = std::max(st.hi - t.beta, t.beta - st.lo);
+  t.alpha = alpha > 0.0f ? alpha : 1.0f;  // constant variable (or NaN): unit scale
+  return t;
+}
+
+MinMax transform_range(MinMax r, Affine t) noexcept {
+  if (t.is_identity()) return r;
+  return {(r.lo - t.beta) / t.alpha, (r.hi - t.beta) / t.alpha};
+}
+
+IntGrid int_grid(MinMax r, int bits) {
+  check_int_bits(bits);
+  const double qmax = static_cast<double>((1u << bits) - 1u);
+  const double s = (static_cast<double>(r.hi) - static_cast<double>(r.lo)) / qmax;
+  return {r.lo, s > 0.0 ? static_cast<float>(s) : 0.0f};
+}
+
+float FloatFormat::max_finite() const noexcept {
+  const int emax = (1 << exponent_bits) - 2 - bias();
+  return static_cast<float>(std::ldexp(2.0 - std::ldexp(1.0, -mantissa_bits), emax));
+}
+
+float FloatFormat::min_normal() const noexcept { return std::ldexp(1.0f, 1 - bias()); }
+
+void encode_int(const float* x, std::size_t n, int bits, Affine t, IntGrid g, Rounding r, Rng& rng,
+                std::byte* out) {
+  check_int_bits(bits);
+  const float qmax = static_cast<float>((1u << bits) - 1u);
+  const bool constant = !(g.scale > 0.0f);
+  alignas(64) float u[kBlock];
+  alignas(64) std::uint32_t q[kBlock];
+  Rng local = rng;  // keeps the generator state in registers
+  dispatch(r, t, [&]<bool kSt, bool kTr>() {
+    for (std::size_t i0 = 0; i0 < n; i0 += kBlock) {
+      const std::size_t m = std::min(kBlock, n - i0);
+      if constexpr (kSt) draw_uniforms(local, u, m);
+      if (constant) std::fill_n(q, m, 0u);
+      else quantize_int_block<kSt, kTr>(x + i0, m, t, g, qmax, u, q);
+      pack_bits(q, m, bits, out + i0 / 8 * static_cast<std::size_t>(bits));
+    }
+  });
+  rng = local;
+}
+
+void decode_int(const std::byte* in, std::size_t n, int bits, Affine t, IntGrid g, float* out) {
+  check_int_bits(bits);
+  alignas(64) std::uint32_t q[kBlock];
+  dispatch(Rounding::kNearest, t, [&]<bool, bool kTr>() {
+    for (std::size_t i0 = 0; i0 < n; i0 += kBlock) {
+      const std::size_t m = std::min(kBlock, n - i0);
+      unpack_bits(in + i0 / 8 * static_cast<std::size_t>(bits), m, bits, q);
+      dequantize_int_block<kTr>(q, m, t, g, out + i0);
+    }
+  });
+}
+
+void encode_int_ref(const float* x, std::size_t n, int bits, Affine t, IntGrid g, Rounding r,
+                    Rng& rng, std::byte* out) {
+  check_int_bits(bits);
+  const double qmax = static_cast<double>((1u << bits) - 1u);
+  std::vector<std::uint32_t> codes(n);
+  for (std::size_t i = 0; i < n; ++i) {
+    const double u = r == Rounding::kStochastic ? static_cast<double>(rng.uniformf()) : 0.5;
+    if (!(g.scale > 0.0f)) continue;  // constant variable: code 0
+    float y = x[i];
+    if (!t.is_identity()) y = (y - t.beta) / t.alpha;
+    const float v = (y - g.lo) / g.scale;
+    const double k = std::floor(static_cast<double>(v) + u);  // exact in double
+    codes[i] = std::isnan(k) ? 0u : static_cast<std::uint32_t>(std::clamp(k, 0.0, qmax));
+  }
+  pack_bits_ref(codes.data(), n, bits, out);
+}
+
+void decode_int_ref(const std::byte* in, std::size_t n, int bits, Affine t, IntGrid g, float* out) {
+  check_int_bits(bits);
+  std::vector<std::uint32_t> codes(n);
+  unpack_bits_ref(in, n, bits, codes.data());
+  for (std::size_t i = 0; i < n; ++i) {
+    float y = g.lo + g.scale * static_cast<float>(codes[i]);
+    if (!t.is_identity()) y = t.alpha * y + t.beta;
+    out[i] = y;
+  }
+}
+
+void encode_float(const float* x, std::size_t n, FloatFormat f, Affine t, Rounding r, Rng& rng,
+                  std::byte* out) {
+  check_format(f);
+  const FloatConsts c(f);
+  const int bits = f.bits();
+  alignas(64) float u[kBlock];
+  alignas(64) std::uint32_t q[kBlock];
+  Rng local = rng;
+  dispatch(r, t, [&]<bool kSt, bool kTr>() {
+    for (std::size_t i0 = 0; i0 < n; i0 += kBlock) {
+      const std::size_t m = std::min(kBlock, n - i0);
+      if constexpr (kSt) draw_uniforms(local, u, m);
+      quantize_float_block<kSt, kTr>(x + i0, m, c, t, u, q);
+      pack_bits(q, m, bits, out + i0 / 8 * static_cast<std::size_t>(bits));
+    }
+  });
+  rng = local;
+}
+
+void decode_float(const std::byte* in, std::size_t n, FloatFormat f, Affine t, float* out) {
+  check_format(f);
+  const FloatConsts c(f);
+  const int bits = f.bits();
+  alignas(64) std::uint32_t q[kBlock];
+  dispatch(Rounding::kNearest, t, [&]<bool, bool kTr>() {
+    for (std::size_t i0 = 0; i0 < n; i0 += kBlock) {
+      const std::size_t m = std::min(kBlock, n - i0);
+      unpack_bits(in + i0 / 8 * static_cast<std::size_t>(bits), m, bits, q);
+      dequantize_float_block<kTr>(q, m, c, t, out + i0);
+    }
+  });
+}
+
+void encode_float_ref(const float* x, std::size_t n, FloatFormat f, Affine t, Rounding r,
+                      Rng& rng, std::byte* out) {
+  check_format(f);
+  std::vector<std::uint32_t> codes(n);
+  for (std::size_t i = 0; i < n; ++i) {
+    const float u = r == Rounding::kStochastic ? rng.uniformf() : 0.0f;
+    float y = x[i];
+    if (!t.is_identity()) y = (y - t.beta) / t.alpha;
+    codes[i] = float_code_ref(y, f, r, u);
+  }
+  pack_bits_ref(codes.data(), n, f.bits(), out);
+}
+
+void decode_float_ref(const std::byte* in, std::size_t n, FloatFormat f, Affine t, float* out) {
+  check_format(f);
+  std::vector<std::uint32_t> codes(n);
+  unpack_bits_ref(in, n, f.bits(), codes.data());
+  for (std::size_t i = 0; i < n; ++i) {
+    float y = float_value_ref(codes[i], f);
+    if (!t.is_identity()) y = t.alpha * y + t.beta;
+    out[i] = y;
+  }
+}
+
+}  // namespace fedhpc::compress
