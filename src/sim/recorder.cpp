@@ -60,12 +60,13 @@ Recorder::Recorder(const comm::Communicator& comm, const std::string& path, cons
   series<std::int32_t>("/execution/client_row_rank", Axis::kClientRow, 0, k);
   for (const char* name : {"round", "clients_sampled", "clients_completed", "clients_dropped",
                            "clients_over_budget", "clients_diverged", "bytes_up", "bytes_down",
-                           "examples", "peak_memory_max"})
+                           "examples", "peak_memory_max", "param_memory_bytes"})
     series<std::int64_t>(std::string("/rounds/") + name, Axis::kRound, 0, 1);
-  for (const char* name : {"test_accuracy", "test_loss", "train_loss", "flops", "density"})
+  for (const char* name :
+       {"test_accuracy", "test_loss", "train_loss", "flops", "density", "param_memory_ratio"})
     series<double>(std::string("/rounds/") + name, Axis::kRound, 0, 1);
   for (const char* name : {"round", "client_id", "num_samples", "steps", "bytes_up", "bytes_down",
-                           "peak_memory_bytes", "memory_budget_bytes"})
+                           "peak_memory_bytes", "param_memory_bytes", "memory_budget_bytes"})
     series<std::int64_t>(std::string("/clients/") + name, Axis::kClientRow, 0, k);
   series<std::int32_t>("/clients/status", Axis::kClientRow, 0, k);
   series<std::int32_t>("/clients/over_budget", Axis::kClientRow, 0, k);
@@ -127,11 +128,13 @@ void Recorder::write_round(const RoundRecord& r, std::int64_t sampled,
   put_i("bytes_down", r.bytes_down);
   put_i("examples", r.examples);
   put_i("peak_memory_max", r.peak_memory_max);
+  put_i("param_memory_bytes", r.param_memory_bytes);
   put_d("/rounds/test_accuracy", r.test_accuracy);
   put_d("/rounds/test_loss", r.test_loss);
   put_d("/rounds/train_loss", r.train_loss);
   put_d("/rounds/flops", r.flops);
   put_d("/rounds/density", r.density);
+  put_d("/rounds/param_memory_ratio", r.param_memory_ratio);
   put_d("/execution/wall_seconds", r.wall_seconds);
   put_d("/execution/round_seconds", r.round_seconds);
 
@@ -147,6 +150,7 @@ void Recorder::write_round(const RoundRecord& r, std::int64_t sampled,
   put_ci("bytes_up", [](const ClientRecord& c) { return c.bytes_up; });
   put_ci("bytes_down", [](const ClientRecord& c) { return c.bytes_down; });
   put_ci("peak_memory_bytes", [](const ClientRecord& c) { return c.peak_memory_bytes; });
+  put_ci("param_memory_bytes", [](const ClientRecord& c) { return c.param_memory_bytes; });
   put_ci("memory_budget_bytes", [](const ClientRecord& c) { return c.memory_budget_bytes; });
   file_.append<std::int32_t>("/clients/status", sampled, my_rows,
                              column<std::int32_t>(mine, [](const ClientRecord& c) { return c.status; }));

@@ -118,6 +118,11 @@ RoundRecord Simulation::run_round(int round, std::vector<std::int64_t>& my_rows,
                                       cfg_.clients_per_round());
   RoundRecord rec;
   rec.round = round;
+  {
+    const MemoryBreakdown m = trainer_->peak_memory(1);
+    rec.param_memory_bytes = static_cast<std::int64_t>(m.params + m.decoded);
+    rec.param_memory_ratio = static_cast<double>(rec.param_memory_bytes) / (4.0 * static_cast<double>(P));
+  }
   rec.clients_sampled = static_cast<std::int64_t>(sampled.size());
   my_rows.clear();
   mine.clear();
@@ -154,6 +159,7 @@ RoundRecord Simulation::run_round(int round, std::vector<std::int64_t>& my_rows,
     cr.num_samples = n;
     cr.over_budget = over ? 1 : 0;
     cr.peak_memory_bytes = static_cast<std::int64_t>(mem.total());
+    cr.param_memory_bytes = static_cast<std::int64_t>(mem.params + mem.decoded);
     cr.memory_budget_bytes = static_cast<std::int64_t>(budget);
     cr.bytes_down = down;
     cr.train_loss = std::numeric_limits<double>::quiet_NaN();

@@ -21,7 +21,7 @@ if [ -f "$dir/etc/slurm.conf" ] && running slurmctld "$(pid_of slurmctld)"; then
   export SLURM_CONF="$dir/etc/slurm.conf"
   jobs=$(squeue -h -o %A 2>/dev/null | sort -u)
   if [ -n "$jobs" ]; then
-    log "cancelling jobs: $(echo $jobs)"
+    log "cancelling jobs: ${jobs//$'\n'/ }"
     # shellcheck disable=SC2086
     scancel $jobs 2>/dev/null
     for _ in $(seq 100); do

@@ -9,8 +9,8 @@
 # Everything lives in DIR (default: a new mktemp directory): a fresh munge key,
 # slurm.conf, state and spool directories, logs, and the file `pids` with the
 # PIDs of the munged, slurmctld and slurmd started here (no systemd, no
-# cgroups: proctrack/linuxproc, task/none). The ports are a free pair >= 16817
-# (FEDHPC_SLURM_PORT picks the first one), and clients find the cluster only
+# cgroups: proctrack/linuxproc, task/none). The ports are a free pair from
+# 16817-17817 (FEDHPC_SLURM_PORT picks the first one tried), and clients find the cluster only
 # through SLURM_CONF, so it cannot clash with a system Slurm. Runs as root
 # (SlurmUser=SlurmdUser=root). The node declares FEDHPC_SLURM_CPUS CPUs
 # (default 4, more than the cores if need be: SlurmdParameters=config_overrides).
@@ -48,7 +48,7 @@ fi
 dir="$(cd "$dir" && pwd)"
 chmod 700 "$dir"
 [ ! -s "$dir/pids" ] || { log "$dir/pids exists: a cluster may be running there (slurm-down.sh $dir)"; exit 1; }
-mkdir -p "$dir"/{etc,munge,state,log,run} "$dir/spool/$node"
+mkdir -p "$dir"/{etc,munge,state,log,run,tmp} "$dir/spool/$node"
 chmod 700 "$dir/munge"
 : > "$dir/pids"
 
@@ -64,7 +64,7 @@ for f in /proc/net/tcp /proc/net/tcp6; do
     [ "$state" = 0A ] && listening[$((16#${local##*:}))]=1
   done < <(tail -n +2 "$f")
 done
-port="${FEDHPC_SLURM_PORT:-16817}"
+port="${FEDHPC_SLURM_PORT:-$((16817 + 2 * ($$ % 500)))}"   # spread: clusters started together
 while [ -n "${listening[$port]:-}" ] || [ -n "${listening[$((port + 1))]:-}" ]; do port=$((port + 2)); done
 ctld_port=$port
 slurmd_port=$((port + 1))
@@ -92,6 +92,9 @@ CredType=cred/munge
 AuthInfo=socket=${sock},cred_expire=5
 StateSaveLocation=${dir}/state
 SlurmdSpoolDir=${dir}/spool/%n
+# Also PMIx's per-step directories (else /tmp/spmix_appdir_<uid>_<job>.<step>,
+# shared with any other test cluster).
+TmpFS=${dir}/tmp
 SlurmctldPidFile=${dir}/run/slurmctld.pid
 SlurmdPidFile=${dir}/run/slurmd.pid
 SlurmctldLogFile=${dir}/log/slurmctld.log

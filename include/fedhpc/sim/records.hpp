@@ -24,6 +24,7 @@ struct ClientRecord {
   std::int64_t bytes_up = 0;
   std::int64_t bytes_down = 0;
   std::int64_t peak_memory_bytes = 0;
+  std::int64_t param_memory_bytes = 0;  ///< stored parameters + transient decoded buffers
   std::int64_t memory_budget_bytes = 0;
   double flops = 0.0;
 };
@@ -44,6 +45,8 @@ struct RoundRecord {
   std::int64_t examples = 0;          ///< training examples processed (with repetition)
   double flops = 0.0;                 ///< client FLOPs of the round
   std::int64_t peak_memory_max = 0;   ///< largest client peak memory among the sampled
+  std::int64_t param_memory_bytes = 0;  ///< a client's parameter memory this round (OMC: encoded + transient)
+  double param_memory_ratio = 1.0;    ///< param_memory_bytes / (4 * num_params): 1 for fp32 storage
   double density = 1.0;               ///< fraction of non-zero model parameters
   double wall_seconds = 0.0;          ///< elapsed since the start of the run (timing)
   double round_seconds = 0.0;         ///< duration of the round (timing)

@@ -5,6 +5,7 @@
 #include <memory>
 #include <span>
 
+#include "fedhpc/compress/param_codec.hpp"
 #include "fedhpc/config/run_config.hpp"
 #include "fedhpc/core/rng.hpp"
 #include "fedhpc/model/param_layout.hpp"
@@ -63,7 +64,10 @@ class Fp32Store final : public ParamStore {
   model::FlatParams source_;
 };
 
-/// Builds the store for cfg ([storage] section) on `layout`, keyed by seed.
+/// The codec spec of a [storage] section.
+compress::StorageSpec storage_spec(const StorageSection& s);
+
+/// Builds the store for cfg ([storage] section) on `layout`, keyed by run.seed.
 std::unique_ptr<ParamStore> make_param_store(const RunConfig& cfg, const model::ParamLayout& layout);
 
 }  // namespace fedhpc::train

@@ -1,0 +1,50 @@
+#pragma once
+/// OMC parameter storage (METHODS.md §1): the client's parameters live encoded;
+/// forward/backward decode one variable at a time into one transient buffer,
+/// and each optimizer step decodes, updates and re-encodes variable by
+/// variable: q_v <- Q(Q^-1(q_v) - lr * g_v). No fp32 copy of the model exists
+/// on the client path. The server's broadcast is encoded once per round with
+/// the same codec (transport rounding) and is the client's starting point.
+#include <vector>
+
+#include "fedhpc/compress/param_codec.hpp"
+#include "fedhpc/train/param_store.hpp"
+
+namespace fedhpc::train {
+
+/// Encoded client parameters.
+class EncodedStore final : public ParamStore, private model::ParamSource {
+ public:
+  EncodedStore(const RunConfig& cfg, const model::ParamLayout& layout,
+               const compress::StorageSpec& spec);
+  void begin_round(int round, std::span<const float> global) override;
+  void start_client() override;
+  model::ParamSource& source() override { return *this; }
+  void step(std::span<const float> grads, std::span<float> velocity, const SgdHyper& h,
+            Rng& rng) override;
+  void finish_client(std::span<float> out) override;
+  std::int64_t downlink_bytes() const override { return static_cast<std::int64_t>(down_.bytes()); }
+  std::int64_t uplink_bytes() const override;
+  std::uint64_t stored_bytes() const override { return local_.bytes(); }
+  std::uint64_t transient_bytes() const override;
+  std::uint64_t anchor_bytes() const override { return down_.bytes(); }
+
+ private:
+  std::span<const float> acquire(std::size_t i) override;
+  void release(std::size_t i) noexcept override;
+
+  const model::ParamLayout* layout_;
+  std::uint64_t seed_;
+  compress::Rounding rounding_, transport_;
+  bool uplink_encoded_;
+  bool prox_;
+  double fp32_fraction_;
+  compress::EncodedParams down_;   // the round's broadcast
+  compress::EncodedParams local_;  // the client's parameters
+  std::vector<float> transient_;   // (largest variable) decoded working buffer
+  std::vector<float> anchor_;      // (largest variable) decoded broadcast, FedProx only
+  std::size_t held_ = kNone;       // variable currently acquired
+  static constexpr std::size_t kNone = static_cast<std::size_t>(-1);
+};
+
+}  // namespace fedhpc::train

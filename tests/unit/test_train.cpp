@@ -1,0 +1,113 @@
+// Local training: stores agree, the memory model is explicit, OMC trains.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstring>
+#include <vector>
+
+#include "fedhpc/train/encoded_store.hpp"
+#include "fedhpc/train/sgd_trainer.hpp"
+
+using namespace fedhpc;
+
+namespace {
+
+struct Fixture {
+  RunConfig cfg;
+  std::unique_ptr<model::Network> net;
+  std::vector<float> x;
+  std::vector<std::int32_t> y;
+  std::vector<float> global;
+
+  explicit Fixture(int n = 40) {
+    cfg.model.arch = Arch::kMlp;
+    cfg.model.hidden = {24};
+    cfg.client.batch_size = 8;
+    cfg.client.epochs = 2;
+    cfg.client.lr = 0.1;
+    cfg.client.momentum = 0.9;
+    cfg.client.weight_decay = 1e-3;
+    cfg.client.prox_mu = 0.01;
+    net = model::make_network(cfg.model, data::Shape{1, 1, 12}, 3);
+    net->reserve(cfg.client.batch_size);
+    Rng rng(5, Purpose::kBench);
+    x.resize(static_cast<std::size_t>(n) * 12);
+    y.resize(static_cast<std::size_t>(n));
+    for (int i = 0; i < n; ++i) {
+      y[static_cast<std::size_t>(i)] = static_cast<std::int32_t>(rng.below(3));
+      for (int j = 0; j < 12; ++j)
+        x[static_cast<std::size_t>(i) * 12 + static_cast<std::size_t>(j)] =
+            static_cast<float>(rng.normal() + (j % 3 == y[static_cast<std::size_t>(i)] ? 1.5 : 0.0));
+    }
+    global.resize(net->layout().size());
+    net->init(global, rng);
+  }
+  data::ExampleView view() const { return {x.data(), y.data(), static_cast<std::int64_t>(y.size())}; }
+
+  /// Trains one client with `store` and returns the model the server receives.
+  std::vector<float> train(std::unique_ptr<train::ParamStore> store, train::LocalResult* res = nullptr) {
+    train::SgdTrainer t(cfg.client, *net, std::move(store));
+    t.begin_round(0, global);
+    std::vector<float> out(global.size());
+    Rng rng(cfg.run.seed, Purpose::kShuffle, 0, 0);
+    const auto r = t.train(out, view(), rng);
+    if (res) *res = r;
+    return out;
+  }
+};
+
+}  // namespace
+
+TEST(Train, EncodedFp32PassthroughMatchesFp32StoreBitwise) {
+  Fixture f;
+  const auto plain = f.train(std::make_unique<train::Fp32Store>(f.net->layout()));
+  compress::StorageSpec spec;  // kFp32 passthrough, decoded per variable on demand
+  const auto encoded = f.train(std::make_unique<train::EncodedStore>(f.cfg, f.net->layout(), spec));
+  ASSERT_EQ(plain.size(), encoded.size());
+  EXPECT_EQ(0, std::memcmp(plain.data(), encoded.data(), plain.size() * sizeof(float)));
+  EXPECT_NE(plain, f.global) << "training must move the model";
+}
+
+TEST(Train, Int8StorageTrainsCloseToFp32AndLowersLoss) {
+  Fixture f;
+  f.cfg.client.epochs = 5;
+  train::LocalResult fp, q;
+  const auto plain = f.train(std::make_unique<train::Fp32Store>(f.net->layout()), &fp);
+  f.cfg.storage.codec = StorageCodec::kInt;
+  f.cfg.storage.bits = 8;
+  f.cfg.storage.pvt = true;
+  const auto quant = f.train(train::make_param_store(f.cfg, f.net->layout()), &q);
+  // Same data and steps: the int8 client's training loss tracks the fp32 one.
+  EXPECT_NEAR(q.loss_sum / q.examples_seen, fp.loss_sum / fp.examples_seen, 0.1);
+  // ...and its update points the same way as the fp32 client's.
+  double dot = 0, a2 = 0, b2 = 0;
+  for (std::size_t i = 0; i < plain.size(); ++i) {
+    const double a = plain[i] - f.global[i], b = quant[i] - f.global[i];
+    dot += a * b;
+    a2 += a * a;
+    b2 += b * b;
+  }
+  EXPECT_GT(dot / std::sqrt(a2 * b2), 0.9);
+}
+
+TEST(Train, MemoryModelCountsStorageAndTransient) {
+  Fixture f;
+  train::SgdTrainer plain(f.cfg.client, *f.net, std::make_unique<train::Fp32Store>(f.net->layout()));
+  plain.begin_round(0, f.global);
+  const auto P = f.net->layout().size();
+  const auto m = plain.peak_memory(40);
+  EXPECT_EQ(m.params, 4 * P);
+  EXPECT_EQ(m.decoded, 0u);
+  EXPECT_EQ(m.gradients, 4 * P);
+  EXPECT_EQ(m.optimizer, 8 * P);  // momentum + FedProx anchor
+  EXPECT_EQ(m.activations, 8 * (f.net->activation_bytes() + 4 * 12 + 4 * 3) + f.net->workspace_bytes());
+
+  f.cfg.storage.codec = StorageCodec::kInt;
+  f.cfg.storage.bits = 4;
+  train::SgdTrainer q(f.cfg.client, *f.net, train::make_param_store(f.cfg, f.net->layout()));
+  q.begin_round(0, f.global);
+  const auto mq = q.peak_memory(40);
+  EXPECT_LT(mq.params, P);  // 4 bits + per-variable scalars
+  EXPECT_EQ(mq.decoded, 2 * 4 * f.net->layout().max_var_size());  // transient + FedProx anchor
+  EXPECT_EQ(q.downlink_bytes(), static_cast<std::int64_t>(mq.params));
+}
