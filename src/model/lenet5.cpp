@@ -4,6 +4,7 @@
 #include <string>
 
 #include "fedhpc/core/error.hpp"
+#include "fedhpc/model/dense_layer.hpp"
 #include "fedhpc/model/kernels/bias.hpp"
 #include "fedhpc/model/kernels/conv2d.hpp"
 #include "fedhpc/model/kernels/dense.hpp"
@@ -104,10 +105,7 @@ std::span<const float> LeNet5::forward(ParamSource& params, const float* x, int 
   // Dense head: 400 -> 120 -> 84 -> classes.
   const auto dense = [&](std::size_t wv, std::size_t bv, const float* in, float* out, int d_in,
                          int d_out, bool relu) {
-    {
-      const ScopedParam w(params, wv, size_of(wv));
-      kernels::dense_forward(in, w.data(), out, n, d_in, d_out);
-    }
+    dense_forward(params, wv, in, out, n, d_in, d_out);
     {
       const ScopedParam b(params, bv, size_of(bv));
       kernels::add_bias(b.data(), out, n, d_out, 1);
@@ -133,10 +131,7 @@ void LeNet5::backward(ParamSource& params, std::span<const float> dlogits, std::
                          float* dx, int d_in, int d_out) {
     kernels::dense_backward_weight(in, dy, grad(wv), n, d_in, d_out);
     kernels::bias_backward(dy, grad(bv), n, d_out, 1);
-    {
-      const ScopedParam w(params, wv, size_of(wv));
-      kernels::dense_backward_data(dy, w.data(), dx, n, d_in, d_out);
-    }
+    dense_backward_data(params, wv, dy, dx, n, d_in, d_out);
     kernels::relu_backward(in, dx, sz(n, d_in));
   };
   dense(kW5, kB5, fc2_.data(), dlogits.data(), grad_small_.data(), kFc2, num_classes_);  // d fc2

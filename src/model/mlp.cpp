@@ -5,6 +5,7 @@
 #include <utility>
 
 #include "fedhpc/core/error.hpp"
+#include "fedhpc/model/dense_layer.hpp"
 #include "fedhpc/model/kernels/bias.hpp"
 #include "fedhpc/model/kernels/dense.hpp"
 #include "fedhpc/model/kernels/relu.hpp"
@@ -65,10 +66,7 @@ std::span<const float> Mlp::forward(ParamSource& params, const float* x, int n) 
     const int w_in = widths_[static_cast<std::size_t>(l)];
     const int w_out = widths_[static_cast<std::size_t>(l) + 1];
     float* out = output(l);  // (n, w_out)
-    {
-      const ScopedParam w(params, weight_var(l), layout_.var(weight_var(l)).size);
-      kernels::dense_forward(in, w.data(), out, n, w_in, w_out);
-    }
+    dense_forward(params, weight_var(l), in, out, n, w_in, w_out);
     {
       const ScopedParam b(params, bias_var(l), layout_.var(bias_var(l)).size);
       kernels::add_bias(b.data(), out, n, w_out, 1);
@@ -97,10 +95,7 @@ void Mlp::backward(ParamSource& params, std::span<const float> dlogits, std::spa
     kernels::bias_backward(dy, grads.data() + layout_.var(bias_var(l)).offset, n, w_out, 1);
     if (l == 0) break;
     float* dx = spare;  // (n, w_in)
-    {
-      const ScopedParam w(params, weight_var(l), layout_.var(weight_var(l)).size);
-      kernels::dense_backward_data(dy, w.data(), dx, n, w_in, w_out);
-    }
+    dense_backward_data(params, weight_var(l), dy, dx, n, w_in, w_out);
     kernels::relu_backward(in, dx, static_cast<std::size_t>(n) * static_cast<std::size_t>(w_in));
     spare = dx == grad_a_.data() ? grad_b_.data() : grad_a_.data();
     dy = dx;
