@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <bit>
 #include <cstring>
+#include <numeric>
 #include <type_traits>
 
 #include "fedhpc/core/error.hpp"
@@ -56,35 +57,99 @@ void unpack_generic(const unsigned char* in, std::size_t n, int bits, std::uint3
   }
 }
 
+/// The smallest run of whole bytes holding whole codes: kUnitCodes codes of
+/// B bits in kUnitBytes bytes (B = 6: 4 codes in 3 bytes).
+template <int B>
+inline constexpr int kUnitCodes = 8 / std::gcd(B, 8);
+template <int B>
+inline constexpr int kUnitBytes = B / std::gcd(B, 8);
+/// Widths whose unit fits a 32-bit word (1, 2, 3, 4, 6, 12): byte-wise loops
+/// over units, which the compiler vectorizes.
+template <int B>
+inline constexpr bool kByteUnits = kUnitCodes<B> * B <= 32;
+
 /// `groups` groups of 8 codes of B bits, each into B whole bytes.
 template <int B>
-void pack_groups(const std::uint32_t* c, std::size_t groups, unsigned char* o) {
-  static_assert(B >= 1 && B <= 16);
+void pack_groups(const std::uint32_t* __restrict c, std::size_t groups,
+                 unsigned char* __restrict o) {
+  static_assert(B >= 1 && B < 16);
   constexpr std::uint32_t mask = code_mask(B);
-  using Word = std::conditional_t<(B <= 8), std::uint64_t, __uint128_t>;  // holds 8*B bits
-  for (std::size_t g = 0; g < groups; ++g, c += 8, o += B) {
-    Word w = 0;
-    for (int i = 0; i < 8; ++i) w |= static_cast<Word>(c[i] & mask) << (i * B);
-    std::memcpy(o, &w, B);
-  }
-}
-
-/// Inverse of pack_groups. Reads a 64-bit window per code, so the caller
-/// guarantees 8 readable bytes past each group's start + B.
-template <int B>
-void unpack_groups(const unsigned char* in, std::size_t groups, std::uint32_t* c) {
-  static_assert(B >= 1 && B <= 16);
-  constexpr std::uint32_t mask = code_mask(B);
-  for (std::size_t g = 0; g < groups; ++g, c += 8, in += B) {
-    for (int i = 0; i < 8; ++i) {
-      std::uint64_t w;
-      std::memcpy(&w, in + (i * B) / 8, sizeof w);
-      c[i] = static_cast<std::uint32_t>(w >> ((i * B) % 8)) & mask;
+  if constexpr (kByteUnits<B>) {
+    constexpr int K = kUnitCodes<B>, L = kUnitBytes<B>;
+    const std::size_t units = groups * 8 / K;
+    for (std::size_t k = 0; k < units; ++k) {
+      std::uint32_t v = 0;
+      for (int i = 0; i < K; ++i) v |= (c[K * k + i] & mask) << (i * B);
+      for (int j = 0; j < L; ++j) o[L * k + j] = static_cast<unsigned char>(v >> (8 * j));
+    }
+  } else if constexpr (B < 8) {
+    for (std::size_t g = 0; g < groups; ++g, c += 8, o += B) {
+      std::uint64_t w = 0;  // 8*B < 64 bits
+      for (int i = 0; i < 8; ++i) w |= static_cast<std::uint64_t>(c[i] & mask) << (i * B);
+      std::memcpy(o, &w, B);
+    }
+  } else {
+    // 8*B in (64, 128) bits: two 4-code halves of 4*B < 64 bits each.
+    for (std::size_t g = 0; g < groups; ++g, c += 8, o += B) {
+      std::uint64_t w0 = 0, w1 = 0;
+      for (int i = 0; i < 4; ++i) {
+        w0 |= static_cast<std::uint64_t>(c[i] & mask) << (i * B);
+        w1 |= static_cast<std::uint64_t>(c[4 + i] & mask) << (i * B);
+      }
+      const std::uint64_t lo = w0 | (w1 << (4 * B));  // stream bits [0, 64)
+      const std::uint64_t hi = w1 >> (64 - 4 * B);    // stream bits [64, 8*B)
+      std::memcpy(o, &lo, 8);
+      std::memcpy(o + 8, &hi, B - 8);
     }
   }
 }
 
-/// Calls f(std::integral_constant<int, B>) for the runtime width 1..16.
+/// Bytes unpack_groups<B> may read from the start of a group: B for byte
+/// units, else whole 64-bit words (one for B < 8, two above).
+template <int B>
+constexpr std::size_t group_read_bytes() noexcept {
+  return kByteUnits<B> ? static_cast<std::size_t>(B) : B < 8 ? 8 : 16;
+}
+
+/// Inverse of pack_groups; the caller keeps group_read_bytes<B>() bytes from
+/// each group's start inside the buffer.
+template <int B>
+void unpack_groups(const unsigned char* __restrict in, std::size_t groups,
+                   std::uint32_t* __restrict c) {
+  static_assert(B >= 1 && B < 16);
+  constexpr std::uint32_t mask = code_mask(B);
+  if constexpr (kByteUnits<B>) {
+    constexpr int K = kUnitCodes<B>, L = kUnitBytes<B>;
+    const std::size_t units = groups * 8 / K;
+    for (std::size_t k = 0; k < units; ++k) {
+      std::uint32_t v = 0;
+      for (int j = 0; j < L; ++j) v |= static_cast<std::uint32_t>(in[L * k + j]) << (8 * j);
+      for (int i = 0; i < K; ++i) c[K * k + i] = (v >> (i * B)) & mask;
+    }
+  } else if constexpr (B < 8) {
+    for (std::size_t g = 0; g < groups; ++g, c += 8, in += B) {
+      std::uint64_t w;
+      std::memcpy(&w, in, 8);
+      for (int i = 0; i < 8; ++i) c[i] = static_cast<std::uint32_t>(w >> (i * B)) & mask;
+    }
+  } else {
+    for (std::size_t g = 0; g < groups; ++g, c += 8, in += B) {
+      std::uint64_t lo, hi;
+      std::memcpy(&lo, in, 8);
+      std::memcpy(&hi, in + 8, 8);
+      for (int i = 0; i < 8; ++i) {
+        const int bit = i * B;  // compile-time after unrolling
+        std::uint64_t v;
+        if (bit + B <= 64) v = lo >> bit;
+        else if (bit >= 64) v = hi >> (bit - 64);
+        else v = (lo >> bit) | (hi << (64 - bit));
+        c[i] = static_cast<std::uint32_t>(v) & mask;
+      }
+    }
+  }
+}
+
+/// Calls f(std::integral_constant<int, B>) for the runtime width 1..15.
 template <class F>
 void with_width(int bits, F&& f) {
   switch (bits) {
@@ -103,7 +168,6 @@ void with_width(int bits, F&& f) {
     case 13: f(std::integral_constant<int, 13>{}); break;
     case 14: f(std::integral_constant<int, 14>{}); break;
     case 15: f(std::integral_constant<int, 15>{}); break;
-    case 16: f(std::integral_constant<int, 16>{}); break;
     default: throw InternalError("bit packing: no unrolled path for this width");
   }
 }
@@ -155,13 +219,15 @@ void unpack_bits(const std::byte* in, std::size_t n, int bits, std::uint32_t* co
   }
   std::size_t groups = 0;
   if (bits < 16) {
-    // Group g reads bytes up to g*B + B + 8 (64-bit windows): stay inside the buffer.
-    const auto b = static_cast<std::size_t>(bits);
-    const std::size_t nbytes = packed_bytes(n, bits);
-    const std::size_t safe = nbytes >= b + 8 ? (nbytes - b - 8) / b + 1 : 0;
-    groups = std::min(n / 8, safe);
+    with_width(bits, [&](auto w) {
+      constexpr int B = decltype(w)::value;
+      // Group g reads bytes [g*B, g*B + group_read_bytes<B>()): stay inside the buffer.
+      const std::size_t nbytes = packed_bytes(n, B), reach = group_read_bytes<B>();
+      const std::size_t safe = nbytes >= reach ? (nbytes - reach) / B + 1 : 0;
+      groups = std::min(n / 8, safe);
+      unpack_groups<B>(p, groups, codes);
+    });
   }
-  if (groups > 0) with_width(bits, [&](auto b) { unpack_groups<decltype(b)::value>(p, groups, codes); });
   unpack_generic(p + groups * static_cast<std::size_t>(bits), n - 8 * groups, bits, codes + 8 * groups);
 }
 

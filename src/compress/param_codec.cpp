@@ -108,6 +108,16 @@ EncodedParams::EncodedParams(const model::ParamLayout& layout, const StorageSpec
   }
 }
 
+std::size_t EncodedParams::var_bytes(std::size_t i) const {
+  expects(i < vars_.size(), "EncodedParams::var_bytes: variable index out of range");
+  return vars_[i].bytes;
+}
+
+bool EncodedParams::is_quantized(std::size_t i) const {
+  expects(i < vars_.size(), "EncodedParams::is_quantized: variable index out of range");
+  return vars_[i].quantized;
+}
+
 bool EncodedParams::spec_quantizes(const Slot& v) const noexcept {
   if (spec_.codec == StorageSpec::Codec::kFp32) return false;
   return v.weight || !spec_.weights_only;

@@ -106,6 +106,8 @@ void quantize_float_block(const float* __restrict x, std::size_t n, const FloatC
   for (std::size_t j = 0; j < n; ++j) {
     float y = x[j];
     if constexpr (kTransform) y = (y - t.beta) / t.alpha;
+    float threshold = 0.5f;
+    if constexpr (kStochastic) threshold = 1.0f - u[j];  // exact: u is a multiple of 2^-24
     const std::uint32_t b = std::bit_cast<std::uint32_t>(y);
     const std::uint32_t a = b & 0x7fffffffu;
     const std::uint32_t sign = b >> 31;
@@ -122,15 +124,15 @@ void quantize_float_block(const float* __restrict x, std::size_t n, const FloatC
     const float frac = ys - static_cast<float>(whole);
     std::uint32_t up;
     if constexpr (kStochastic) {
-      up = frac >= 1.0f - u[j] ? 1u : 0u;
+      up = frac >= threshold ? 1u : 0u;
     } else {
-      up = (frac > 0.5f || (frac == 0.5f && (whole & 1) != 0)) ? 1u : 0u;  // ties to even
+      up = (frac > threshold || (frac == threshold && (whole & 1) != 0)) ? 1u : 0u;  // ties to even
     }
     std::uint32_t mag = (static_cast<std::uint32_t>(Eu + c.bias - 1) << c.m) +
                         static_cast<std::uint32_t>(whole) + up;
     mag = mag < c.maxmag ? mag : c.maxmag;
-    const std::uint32_t code = (sign << (c.e + c.m)) | mag;
-    q[j] = a > 0x7f800000u ? 0u : code;  // NaN -> +0
+    const std::uint32_t not_nan = 0u - static_cast<std::uint32_t>(a <= 0x7f800000u);
+    q[j] = ((sign << (c.e + c.m)) | mag) & not_nan;  // NaN -> +0
   }
 }
 
@@ -146,7 +148,8 @@ void dequantize_float_block(const std::uint32_t* __restrict q, std::size_t n, co
     const std::uint32_t normal =
         ((E + 127u - static_cast<std::uint32_t>(c.bias)) << 23) | (mant << (23 - c.m));
     const float sub = static_cast<float>(static_cast<std::int32_t>(mant)) * c.sub_scale;  // exact
-    const std::uint32_t bits = E != 0 ? normal : std::bit_cast<std::uint32_t>(sub);
+    const std::uint32_t is_normal = 0u - static_cast<std::uint32_t>(E != 0);  // all ones or 0
+    const std::uint32_t bits = (normal & is_normal) | (std::bit_cast<std::uint32_t>(sub) & ~is_normal);
     float y = std::bit_cast<float>(bits | (sign << 31));
     if constexpr (kTransform) y = t.alpha * y + t.beta;
     out[j] = y;
@@ -202,8 +205,8 @@ float float_value_ref(std::uint32_t code, FloatFormat f) {
 
 template <bool kWithMean>
 void reduce(const float* x, std::size_t n, float& lo_out, float& hi_out, double& sum_out) {
-  float lo[kLanes], hi[kLanes];
-  double sum[kLanes];
+  float lo[kLanes], hi[kLanes];  // (kLanes) per-lane running min / max
+  double sum[kLanes];            // (kLanes) per-lane sums
   for (std::size_t j = 0; j < kLanes; ++j) {
     lo[j] = kInf;
     hi[j] = -kInf;
@@ -307,8 +310,8 @@ void encode_int(const float* x, std::size_t n, int bits, Affine t, IntGrid g, Ro
   check_int_bits(bits);
   const float qmax = static_cast<float>((1u << bits) - 1u);
   const bool constant = !(g.scale > 0.0f);
-  alignas(64) float u[kBlock];
-  alignas(64) std::uint32_t q[kBlock];
+  alignas(64) float u[kBlock];          // (kBlock) uniforms of the block
+  alignas(64) std::uint32_t q[kBlock];  // (kBlock) codes of the block
   Rng local = rng;  // keeps the generator state in registers
   dispatch(r, t, [&]<bool kSt, bool kTr>() {
     for (std::size_t i0 = 0; i0 < n; i0 += kBlock) {
@@ -324,7 +327,7 @@ void encode_int(const float* x, std::size_t n, int bits, Affine t, IntGrid g, Ro
 
 void decode_int(const std::byte* in, std::size_t n, int bits, Affine t, IntGrid g, float* out) {
   check_int_bits(bits);
-  alignas(64) std::uint32_t q[kBlock];
+  alignas(64) std::uint32_t q[kBlock];  // (kBlock) codes of the block
   dispatch(Rounding::kNearest, t, [&]<bool, bool kTr>() {
     for (std::size_t i0 = 0; i0 < n; i0 += kBlock) {
       const std::size_t m = std::min(kBlock, n - i0);
@@ -367,8 +370,8 @@ void encode_float(const float* x, std::size_t n, FloatFormat f, Affine t, Roundi
   check_format(f);
   const FloatConsts c(f);
   const int bits = f.bits();
-  alignas(64) float u[kBlock];
-  alignas(64) std::uint32_t q[kBlock];
+  alignas(64) float u[kBlock];          // (kBlock) uniforms of the block
+  alignas(64) std::uint32_t q[kBlock];  // (kBlock) codes of the block
   Rng local = rng;
   dispatch(r, t, [&]<bool kSt, bool kTr>() {
     for (std::size_t i0 = 0; i0 < n; i0 += kBlock) {
@@ -385,7 +388,7 @@ void decode_float(const std::byte* in, std::size_t n, FloatFormat f, Affine t, f
   check_format(f);
   const FloatConsts c(f);
   const int bits = f.bits();
-  alignas(64) std::uint32_t q[kBlock];
+  alignas(64) std::uint32_t q[kBlock];  // (kBlock) codes of the block
   dispatch(Rounding::kNearest, t, [&]<bool, bool kTr>() {
     for (std::size_t i0 = 0; i0 < n; i0 += kBlock) {
       const std::size_t m = std::min(kBlock, n - i0);

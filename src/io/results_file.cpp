@@ -115,6 +115,7 @@ void ResultsFile::write_block(const std::string& path, std::int64_t rows, std::s
                             H5P_DEFAULT),
                  "H5Dcreate " + path);
   }
+  if (rows == 0) return;  // an empty dataset: created, nothing to write
   const std::size_t width = std::max<std::size_t>(1, cols);
   std::vector<std::int64_t> my_rows(values.size() / width);
   std::iota(my_rows.begin(), my_rows.end(), row_begin);

@@ -55,6 +55,7 @@ chmod 700 "$dir/munge"
 ok=0
 cleanup() { [ "$ok" = 1 ] || { log "failed; logs in $dir/log; stopping what was started"; FEDHPC_SLURM_KEEP=1 bash "$here/slurm-down.sh" "$dir" >&2 || true; }; }
 trap cleanup EXIT
+trap 'log "failed at line $LINENO: $BASH_COMMAND"' ERR
 
 # A free port pair: nothing listening on either (from /proc/net/tcp{,6}).
 declare -A listening=()
@@ -68,6 +69,10 @@ port="${FEDHPC_SLURM_PORT:-$((16817 + 2 * ($$ % 500)))}"   # spread: clusters st
 while [ -n "${listening[$port]:-}" ] || [ -n "${listening[$((port + 1))]:-}" ]; do port=$((port + 2)); done
 ctld_port=$port
 slurmd_port=$((port + 1))
+# Job ids unique among the clusters running at once (their ports differ): Open
+# MPI names its shared-memory segments after the PMIx namespace, which is
+# slurm.pmix.<job id>.<step id>, so two clusters' job 1 would crash each other.
+first_job_id=$(( port / 2 % 500 * 10000 + 1 ))
 
 cpus="${FEDHPC_SLURM_CPUS:-4}"
 host="$(hostname -s)"
@@ -116,6 +121,7 @@ ReturnToService=2
 # The node may declare more CPUs than the machine has cores.
 SlurmdParameters=config_overrides
 JobRequeue=1
+FirstJobId=${first_job_id}
 KillWait=5
 InactiveLimit=0
 MinJobAge=600
@@ -138,33 +144,34 @@ start() {  # start NAME CMD...: runs CMD in the background (own session), record
   echo "$name $!" >> "$dir/pids"
 }
 
-wait_for() {  # wait_for SECONDS WHAT CMD...: polls CMD every 20 ms until it succeeds
-  local limit=$1 what=$2; shift 2
+alive() { kill -0 "${pid[$1]}" 2>/dev/null; }  # alive NAME: the process started as NAME runs
+
+wait_for() {  # wait_for SECONDS NAME WHAT CMD...: polls CMD every 20 ms while daemon NAME runs
+  local limit=$1 name=$2 what=$3; shift 3
   local end=$(( $(now_us) + limit * 1000000 ))
   until "$@" >/dev/null 2>&1; do
+    if ! alive "$name"; then log "$name exited while waiting for $what"; return 1; fi
     if [ "$(now_us)" -gt "$end" ]; then log "timed out after ${limit}s waiting for $what"; return 1; fi
     sleep 0.02
   done
 }
-
-alive() { kill -0 "${pid[$1]}" 2>/dev/null; }  # alive NAME: the process started as NAME runs
 
 mungekey --create --keyfile="$dir/munge/munge.key" >/dev/null
 chmod 400 "$dir/munge/munge.key"
 start munged munged --foreground --force --key-file="$dir/munge/munge.key" --socket="$sock" \
   --pid-file="$dir/munge/munged.pid" --seed-file="$dir/munge/munged.seed" \
   --log-file="$dir/log/munged.log"
-munge_ok() { alive munged && munge -n -S "$sock" | unmunge -S "$sock"; }
-wait_for 10 munged munge_ok || { cat "$dir/log/munged.out" "$dir/log/munged.log" >&2 2>/dev/null; exit 1; }
+munge_ok() { munge -n -S "$sock" | unmunge -S "$sock"; }
+wait_for 10 munged munged munge_ok || { cat "$dir/log/munged.out" "$dir/log/munged.log" >&2 2>/dev/null || true; exit 1; }
 
 export SLURM_CONF="$conf"
 start slurmctld slurmctld -D -c -f "$conf"
-ctld_ok() { alive slurmctld && scontrol ping | grep -q 'is UP'; }
-wait_for 20 slurmctld ctld_ok || { tail -20 "$dir/log/slurmctld.log" "$dir/log/slurmctld.out" >&2 2>/dev/null; exit 1; }
+ctld_ok() { scontrol ping | grep -q 'is UP'; }
+wait_for 20 slurmctld slurmctld ctld_ok || { tail -n 20 "$dir/log/slurmctld.log" "$dir/log/slurmctld.out" >&2 2>/dev/null || true; exit 1; }
 
 start slurmd slurmd -D -N "$node" -f "$conf"
-node_ok() { alive slurmd && [ "$(sinfo -h -n "$node" -o %t)" = idle ]; }
-wait_for 20 "node $node to be idle" node_ok || { tail -20 "$dir/log/slurmd.log" "$dir/log/slurmd.out" >&2 2>/dev/null; exit 1; }
+node_ok() { [ "$(sinfo -h -n "$node" -o %t)" = idle ]; }
+wait_for 20 slurmd "node $node to be idle" node_ok || { tail -n 20 "$dir/log/slurmd.log" "$dir/log/slurmd.out" >&2 2>/dev/null || true; exit 1; }
 
 {
   echo "export SLURM_CONF=$conf"

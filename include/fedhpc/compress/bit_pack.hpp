@@ -21,8 +21,10 @@ constexpr std::size_t packed_bytes(std::size_t n, int bits) noexcept {
 }
 
 /// Packs codes[0..n) into out[0..packed_bytes(n, bits)); code bits above `bits`
-/// are ignored. Fast paths: 8, 16, 32 bits (narrowing copies) and unrolled
-/// groups of 8 codes for the other widths up to 16.
+/// are ignored. Paths: 8, 16, 32 bits as narrowing copies; 1, 2, 3, 4, 6, 12
+/// bits as vectorized byte units (e.g. 4 six-bit codes per 3 bytes); other
+/// widths below 16 as unrolled 8-code groups in 64-bit words; 17..31 bits and
+/// tails through a generic byte-wise accumulator.
 void pack_bits(const std::uint32_t* codes, std::size_t n, int bits, std::byte* out);
 
 /// Reference pack_bits: one bit at a time.

@@ -52,6 +52,8 @@ std::vector<std::size_t> select_fp32_vars(const model::ParamLayout& layout, doub
 
 /// One model stored encoded: per variable fp32 values or packed codes + scalars.
 /// All storage is sized in the constructor; encode and decode never allocate.
+/// Copies are value copies sized to bytes(); assigning into an existing
+/// instance (operator=) reuses its reserved storage.
 class EncodedParams {
  public:
   /// Sizes the storage for `layout` under `spec` (validated), including room
@@ -83,9 +85,9 @@ class EncodedParams {
   /// Stored bytes: packed codes + per-variable scalars + fp32 variables.
   std::size_t bytes() const noexcept { return arena_.size(); }
   /// Stored bytes of variable i.
-  std::size_t var_bytes(std::size_t i) const { return vars_.at(i).bytes; }
+  std::size_t var_bytes(std::size_t i) const;
   /// True when variable i is stored quantized (false: fp32).
-  bool is_quantized(std::size_t i) const { return vars_.at(i).quantized; }
+  bool is_quantized(std::size_t i) const;
   /// Bytes reserved for the storage (>= bytes(): room for the PPQ fp32 set).
   std::size_t capacity_bytes() const noexcept { return arena_.capacity(); }
   /// The stored bytes themselves (bytes() long), e.g. to send or checksum.
