@@ -216,4 +216,96 @@ void EncodedParams::decode_var(std::size_t i, std::span<float> out) const {
   }
 }
 
+EncodedParams::Scalars EncodedParams::scalars(std::size_t i) const {
+  expects(i < vars_.size(), "EncodedParams::scalars: variable index out of range");
+  Scalars s;
+  const Slot& v = vars_[i];
+  if (!v.quantized) return s;
+  const std::byte* p = arena_.data() + v.pos;
+  if (spec_.pvt) {
+    s.t.alpha = get(p);
+    s.t.beta = get(p);
+  }
+  if (spec_.codec == StorageSpec::Codec::kInt) {
+    s.g.lo = get(p);
+    s.g.scale = get(p);
+  }
+  return s;
+}
+
+EncodedParams::Scalars EncodedParams::scalars_for(const MinMaxMean& st) const {
+  // Mirrors encode_var: PVT transform from the statistics, then the grid of the
+  // (transformed) range.
+  Scalars s;
+  MinMax range{st.lo, st.hi};
+  if (spec_.pvt) {
+    s.t = pvt_affine(st);
+    range = transform_range(range, s.t);
+  }
+  if (spec_.codec == StorageSpec::Codec::kInt) s.g = int_grid(range, spec_.bits);
+  return s;
+}
+
+void EncodedParams::set_scalars(std::size_t i, const Scalars& s) {
+  expects(i < vars_.size(), "EncodedParams::set_scalars: variable index out of range");
+  const Slot& v = vars_[i];
+  if (!v.quantized) return;
+  std::byte* p = arena_.data() + v.pos;
+  if (spec_.pvt) {
+    put(p, s.t.alpha);
+    put(p, s.t.beta);
+  }
+  if (spec_.codec == StorageSpec::Codec::kInt) {
+    put(p, s.g.lo);
+    put(p, s.g.scale);
+  }
+}
+
+namespace {
+/// Byte offset of element `begin` inside a variable's codes.
+std::size_t code_offset(std::size_t begin, int bits) {
+  return begin * static_cast<std::size_t>(bits) / 8;
+}
+}  // namespace
+
+void EncodedParams::decode_range(std::size_t i, std::size_t begin, std::span<float> out,
+                                 const Scalars& s) const {
+  expects(i < vars_.size(), "EncodedParams::decode_range: variable index out of range");
+  const Slot& v = vars_[i];
+  expects(begin + out.size() <= v.size, "EncodedParams::decode_range: range outside the variable");
+  const std::byte* p = arena_.data() + v.pos;
+  if (!v.quantized) {
+    std::memcpy(out.data(), p + sizeof(float) * begin, sizeof(float) * out.size());
+    return;
+  }
+  expects(begin % kRangeAlign == 0, "EncodedParams::decode_range: unaligned begin");
+  p += kScalarBytes * ((spec_.pvt ? 2 : 0) + (spec_.codec == StorageSpec::Codec::kInt ? 2 : 0));
+  p += code_offset(begin, spec_.code_bits());
+  if (spec_.codec == StorageSpec::Codec::kInt)
+    decode_int(p, out.size(), spec_.bits, s.t, s.g, out.data());
+  else
+    decode_float(p, out.size(), format_, s.t, out.data());
+}
+
+void EncodedParams::encode_range(std::size_t i, std::size_t begin, std::span<const float> values,
+                                 const Scalars& s, Rounding r, Rng& rng) {
+  expects(i < vars_.size(), "EncodedParams::encode_range: variable index out of range");
+  const Slot& v = vars_[i];
+  expects(begin + values.size() <= v.size, "EncodedParams::encode_range: range outside the variable");
+  std::byte* p = arena_.data() + v.pos;
+  if (!v.quantized) {
+    std::memcpy(p + sizeof(float) * begin, values.data(), sizeof(float) * values.size());
+    return;
+  }
+  expects(begin % kRangeAlign == 0 &&
+              (values.size() % kRangeAlign == 0 || begin + values.size() == v.size),
+          "EncodedParams::encode_range: unaligned range");
+  p += kScalarBytes * ((spec_.pvt ? 2 : 0) + (spec_.codec == StorageSpec::Codec::kInt ? 2 : 0));
+  p += code_offset(begin, spec_.code_bits());
+  if (spec_.codec == StorageSpec::Codec::kInt)
+    encode_int(values.data(), values.size(), spec_.bits, s.t, s.g, r, rng, p);
+  else
+    encode_float(values.data(), values.size(), format_, s.t, r, rng, p);
+}
+
 }  // namespace fedhpc::compress

@@ -280,6 +280,13 @@ const std::vector<Option>& option_table() {
          c.storage.uplink = parse_enum<UplinkFormat>(
              k, v, {{"encoded", UplinkFormat::kEncoded}, {"fp32", UplinkFormat::kFp32}});
        }},
+      {"storage.decode_tile", "4096",
+       "elements decoded at a time by encoded storage (0: whole variables); the transient buffer",
+       [](RunConfig& c, S k, S v) {
+         c.storage.decode_tile = parse_int(k, v, 0, kMaxInt);
+         if (c.storage.decode_tile != 0 && c.storage.decode_tile < 8)
+           throw ConfigError(k, "expected 0 (whole variables) or at least 8, got " + trim(v));
+       }},
   };
   return table;
 }

@@ -1,6 +1,7 @@
 #include "fedhpc/train/encoded_store.hpp"
 
 #include <algorithm>
+#include <limits>
 
 #include "fedhpc/core/error.hpp"
 
@@ -14,6 +15,16 @@ compress::Rounding to_codec(Rounding r) {
 // Sub-streams of (seed, kStorage, round, ·) used by the server side.
 constexpr std::uint64_t kPpqStream = 0;
 constexpr std::uint64_t kTransportStream = 1;
+constexpr std::size_t kAlign = compress::EncodedParams::kRangeAlign;
+constexpr std::size_t kUnbounded = std::numeric_limits<std::size_t>::max();
+
+/// Largest variable that is read whole (everything but dense weight matrices).
+std::size_t largest_whole_var(const model::ParamLayout& layout) {
+  std::size_t m = 0;
+  for (const auto& v : layout.vars())
+    if (v.kind != model::VarKind::kDenseWeight) m = std::max(m, v.size);
+  return m;
+}
 
 }  // namespace
 
@@ -26,10 +37,19 @@ EncodedStore::EncodedStore(const RunConfig& cfg, const model::ParamLayout& layou
       uplink_encoded_(cfg.storage.uplink == UplinkFormat::kEncoded),
       prox_(cfg.client.prox_mu > 0),
       fp32_fraction_(spec.fp32_fraction),
+      // fp32 passthrough has nothing to decode: whole variables, plain arithmetic.
+      tile_(cfg.storage.decode_tile == 0 || spec.codec == compress::StorageSpec::Codec::kFp32
+                ? kUnbounded
+                : static_cast<std::size_t>(cfg.storage.decode_tile) / kAlign * kAlign),
       down_(layout, spec),
-      local_(layout, spec),
-      transient_(layout.max_var_size()),
-      anchor_(prox_ ? layout.max_var_size() : 0) {}
+      local_(layout, spec) {
+  const std::size_t work = tile_ == kUnbounded
+                               ? layout.max_var_size()
+                               : std::min(layout.max_var_size(),
+                                          std::max(tile_ + kAlign, largest_whole_var(layout)));
+  transient_.resize(work);
+  if (prox_) anchor_.resize(tile_ == kUnbounded ? layout.max_var_size() : std::min(tile_, layout.max_var_size()));
+}
 
 void EncodedStore::begin_round(int round, std::span<const float> global) {
   // PPQ: the round's fp32 subset, shared by the broadcast and every client.
@@ -45,13 +65,31 @@ void EncodedStore::start_client() {
   local_ = down_;  // same layout and size: copies bytes, no allocation
 }
 
+std::span<float> EncodedStore::decode_into(const compress::EncodedParams& from, std::size_t i,
+                                           std::size_t begin, std::size_t count,
+                                           std::vector<float>& buf,
+                                           const compress::EncodedParams::Scalars& s) const {
+  const std::size_t a = begin - begin % kAlign;
+  const std::size_t n = std::min(count + (begin - a), layout_->var(i).size - a);
+  if (n > buf.size())
+    throw InternalError("EncodedStore: " + std::to_string(count) + " elements of " +
+                        layout_->var(i).name + " exceed the decode buffer of " +
+                        std::to_string(buf.size()) + " (read dense weights by row tiles)");
+  from.decode_range(i, a, std::span<float>(buf.data(), n), s);
+  return std::span<float>(buf.data() + (begin - a), count);
+}
+
 std::span<const float> EncodedStore::acquire(std::size_t i) {
+  return acquire_range(i, 0, layout_->var(i).size);
+}
+
+std::span<const float> EncodedStore::acquire_range(std::size_t i, std::size_t begin,
+                                                   std::size_t count) {
   if (held_ != kNone)
     throw InternalError("EncodedStore: variable " + std::to_string(i) + " acquired while " +
                         std::to_string(held_) + " is held (one transient buffer)");
+  const auto out = decode_into(local_, i, begin, count, transient_, local_.scalars(i));
   held_ = i;
-  const std::span<float> out(transient_.data(), layout_->var(i).size);
-  local_.decode_var(i, out);
   return out;
 }
 
@@ -60,17 +98,53 @@ void EncodedStore::release(std::size_t) noexcept { held_ = kNone; }
 void EncodedStore::step(std::span<const float> grads, std::span<float> velocity,
                         const SgdHyper& h, Rng& rng) {
   for (std::size_t i = 0; i < layout_->num_vars(); ++i) {
-    const auto& v = layout_->var(i);
-    const std::span<float> w(transient_.data(), v.size);
-    local_.decode_var(i, w);
-    const float* w0 = nullptr;
-    if (prox_) {
-      down_.decode_var(i, std::span<float>(anchor_.data(), v.size));
-      w0 = anchor_.data();
+    const auto& var = layout_->var(i);
+    const std::size_t n = var.size;
+    const std::size_t T = std::min(n, tile_ == kUnbounded ? n : tile_);
+    const float* g = grads.data() + var.offset;
+    float* vel = velocity.empty() ? nullptr : velocity.data() + var.offset;
+    const auto old = local_.scalars(i);
+    const auto anchor_scalars = prox_ ? down_.scalars(i) : compress::EncodedParams::Scalars{};
+    // Tile [b, b + c) of the current weights, and of the anchor under FedProx.
+    const auto load = [&](std::size_t b, std::size_t c) {
+      local_.decode_range(i, b, std::span<float>(transient_.data(), c), old);
+      if (!prox_) return static_cast<const float*>(nullptr);
+      down_.decode_range(i, b, std::span<float>(anchor_.data(), c), anchor_scalars);
+      return static_cast<const float*>(anchor_.data());
+    };
+    float* w = transient_.data();
+    if (!local_.is_quantized(i)) {
+      for (std::size_t b = 0; b < n; b += T) {
+        const std::size_t c = std::min(T, n - b);
+        const float* w0 = load(b, c);
+        sgd_update(w, g + b, w0, vel ? vel + b : nullptr, c, h);
+        local_.encode_range(i, b, std::span<const float>(w, c), old, rounding_, rng);
+      }
+      continue;
     }
-    sgd_update(w.data(), grads.data() + v.offset, w0,
-               velocity.empty() ? nullptr : velocity.data() + v.offset, v.size, h);
-    local_.encode_var(i, w, rounding_, rng);
+    // Pass 1: range (and mean) of the updated variable; nothing is committed.
+    compress::MinMaxMean st{std::numeric_limits<float>::infinity(),
+                            -std::numeric_limits<float>::infinity(), 0.0};
+    double sum = 0.0;
+    for (std::size_t b = 0; b < n; b += T) {
+      const std::size_t c = std::min(T, n - b);
+      const float* w0 = load(b, c);
+      sgd_update<false>(w, g + b, w0, vel ? vel + b : nullptr, c, h);
+      const auto mm = compress::min_max(w, c);
+      st.lo = std::min(st.lo, mm.lo);
+      st.hi = std::max(st.hi, mm.hi);
+      for (std::size_t k = 0; k < c; ++k) sum += w[k];
+    }
+    st.mean = sum / static_cast<double>(n);
+    const auto fresh = local_.scalars_for(st);
+    // Pass 2: the same update, committed, encoded tile by tile with the new scalars.
+    for (std::size_t b = 0; b < n; b += T) {
+      const std::size_t c = std::min(T, n - b);
+      const float* w0 = load(b, c);
+      sgd_update(w, g + b, w0, vel ? vel + b : nullptr, c, h);
+      local_.encode_range(i, b, std::span<const float>(w, c), fresh, rounding_, rng);
+    }
+    local_.set_scalars(i, fresh);
   }
 }
 

@@ -82,6 +82,29 @@ class EncodedParams {
   /// Decodes the whole model into flat (num_params()).
   void decode_all(std::span<float> flat) const;
 
+  /// Element alignment of range operations: 8 codes are whole bytes at any width.
+  static constexpr std::size_t kRangeAlign = 8;
+  /// Per-variable scalars of a quantized variable (identity, zero grid otherwise).
+  struct Scalars {
+    Affine t;   ///< PVT transform (identity without PVT)
+    IntGrid g;  ///< integer grid (unused in float mode)
+  };
+  /// The stored scalars of variable i.
+  Scalars scalars(std::size_t i) const;
+  /// The scalars encode_var would choose for values with statistics st
+  /// (min, max and mean over the whole variable).
+  Scalars scalars_for(const MinMaxMean& st) const;
+  /// Stores s as the scalars of variable i (after encode_range of all of it).
+  void set_scalars(std::size_t i, const Scalars& s);
+  /// Decodes elements [begin, begin + out.size()) of variable i as if its
+  /// scalars were s; begin must be a multiple of kRangeAlign.
+  void decode_range(std::size_t i, std::size_t begin, std::span<float> out, const Scalars& s) const;
+  /// Encodes values as elements [begin, begin + values.size()) of variable i
+  /// with scalars s; begin must be a multiple of kRangeAlign, and so must the
+  /// size unless the range ends the variable. Touches no other element's bytes.
+  void encode_range(std::size_t i, std::size_t begin, std::span<const float> values,
+                    const Scalars& s, Rounding r, Rng& rng);
+
   /// Stored bytes: packed codes + per-variable scalars + fp32 variables.
   std::size_t bytes() const noexcept { return arena_.size(); }
   /// Stored bytes of variable i.

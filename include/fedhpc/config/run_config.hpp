@@ -100,6 +100,7 @@ struct StorageSection {
   Rounding rounding = Rounding::kStochastic;          ///< re-encoding after local steps
   Rounding transport_rounding = Rounding::kNearest;   ///< encoding the broadcast
   UplinkFormat uplink = UplinkFormat::kEncoded;       ///< what the client sends back
+  int decode_tile = 4096;       ///< elements decoded at a time (0: whole variables)
 };
 
 /// The whole run.

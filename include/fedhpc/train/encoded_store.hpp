@@ -1,10 +1,14 @@
 #pragma once
-/// OMC parameter storage (METHODS.md §1): the client's parameters live encoded;
-/// forward/backward decode one variable at a time into one transient buffer,
-/// and each optimizer step decodes, updates and re-encodes variable by
-/// variable: q_v <- Q(Q^-1(q_v) - lr * g_v). No fp32 copy of the model exists
-/// on the client path. The server's broadcast is encoded once per round with
-/// the same codec (transport rounding) and is the client's starting point.
+/// OMC parameter storage (METHODS.md §1): the client's parameters live encoded.
+/// Forward and backward decode on demand into one transient buffer of at most
+/// storage.decode_tile elements (dense weights row tile by row tile, other
+/// variables whole); each optimizer step updates and re-encodes variable by
+/// variable, q_v <- Q(Q^-1(q_v) - lr * g_v), in tiles: a first pass finds the
+/// updated variable's range (and mean for PVT) without committing anything, a
+/// second pass recomputes the update, commits the velocity and encodes each
+/// tile with the new scalars. No fp32 copy of the model exists on the client
+/// path. The broadcast is encoded once per round with the same codec
+/// (transport rounding) and is every client's starting point.
 #include <vector>
 
 #include "fedhpc/compress/param_codec.hpp"
@@ -31,7 +35,14 @@ class EncodedStore final : public ParamStore, private model::ParamSource {
 
  private:
   std::span<const float> acquire(std::size_t i) override;
+  std::span<const float> acquire_range(std::size_t i, std::size_t begin, std::size_t count) override;
   void release(std::size_t i) noexcept override;
+  std::size_t tile_elements() const override { return tile_; }
+  /// Decodes elements [begin, begin + count) of variable i of `from` into buf
+  /// (aligning begin down) and returns the requested elements.
+  std::span<float> decode_into(const compress::EncodedParams& from, std::size_t i,
+                               std::size_t begin, std::size_t count, std::vector<float>& buf,
+                               const compress::EncodedParams::Scalars& s) const;
 
   const model::ParamLayout* layout_;
   std::uint64_t seed_;
@@ -39,10 +50,11 @@ class EncodedStore final : public ParamStore, private model::ParamSource {
   bool uplink_encoded_;
   bool prox_;
   double fp32_fraction_;
+  std::size_t tile_;               // elements per tile (multiple of 8), or unbounded
   compress::EncodedParams down_;   // the round's broadcast
   compress::EncodedParams local_;  // the client's parameters
-  std::vector<float> transient_;   // (largest variable) decoded working buffer
-  std::vector<float> anchor_;      // (largest variable) decoded broadcast, FedProx only
+  std::vector<float> transient_;   // decoded working buffer (tile + alignment, or largest whole var)
+  std::vector<float> anchor_;      // decoded broadcast tile, FedProx only
   std::size_t held_ = kNone;       // variable currently acquired
   static constexpr std::size_t kNone = static_cast<std::size_t>(-1);
 };

@@ -14,7 +14,10 @@ struct SgdHyper {
 };
 
 /// Updates n parameters in place. w0: proximal anchor (may be null when
-/// prox_mu == 0); v: velocity (may be null when momentum == 0).
+/// prox_mu == 0); v: velocity (may be null when momentum == 0). With
+/// kCommit = false the velocity is read but not written (a preview of the new
+/// weights, bitwise equal to what the committing call computes).
+template <bool kCommit = true>
 inline void sgd_update(float* w, const float* g, const float* w0, float* v, std::size_t n,
                        const SgdHyper& h) noexcept {
   if (h.momentum == 0.0f) {
@@ -27,8 +30,9 @@ inline void sgd_update(float* w, const float* g, const float* w0, float* v, std:
   } else {
     for (std::size_t i = 0; i < n; ++i) {
       const float prox = h.prox_mu == 0.0f ? 0.0f : h.prox_mu * (w[i] - w0[i]);
-      v[i] = h.momentum * v[i] + (g[i] + h.weight_decay * w[i] + prox);
-      w[i] -= h.lr * v[i];
+      const float vi = h.momentum * v[i] + (g[i] + h.weight_decay * w[i] + prox);
+      if constexpr (kCommit) v[i] = vi;
+      w[i] -= h.lr * vi;
     }
   }
 }
