@@ -57,7 +57,6 @@ int main(int argc, char** argv) {
   const data::Shape shape{1, 28, 28};
   auto net = model::make_network(cfg.model, shape, 10);
   net->reserve(batch);
-  auto trainer = train::make_trainer(cfg, *net);
   const std::size_t P = net->layout().size();
 
   // One client's data (values do not change the work done).
@@ -69,33 +68,53 @@ int main(int argc, char** argv) {
   const data::ExampleView view{x.data(), y.data(), samples};
   std::vector<float> global(P), local(P);
   net->init(global, rng);
-  trainer->begin_round(0, global);
 
   std::printf("fedhpc client-path benchmark: %s (%zu params), %d samples/client, batch %d, "
-              "%d client updates, 1 core\n", arch.c_str(), P, samples, batch, clients);
-  // Warm-up, then timed.
-  for (int c = 0; c < 5; ++c) {
-    Rng r(1, Purpose::kShuffle, 0, static_cast<std::uint64_t>(c));
-    trainer->train(local, view, r);
-  }
-  Stopwatch t;
-  for (int c = 0; c < clients; ++c) {
-    Rng r(1, Purpose::kShuffle, 1, static_cast<std::uint64_t>(c));
-    trainer->train(local, view, r);
-  }
-  const double secs = t.seconds();
-  const double flops = trainer->flops(samples) * clients;
-  const double client_gflops = flops / secs / 1e9;
+              "%d client updates per storage, 1 core\n", arch.c_str(), P, samples, batch, clients);
+  /// Client updates per second with the storage of `c`, and the trainer's model.
+  struct Result {
+    double updates_per_s, gflops;
+    MemoryBreakdown mem;
+  };
+  const auto measure = [&](const RunConfig& c) {
+    auto trainer = train::make_trainer(c, *net);
+    trainer->begin_round(0, global);
+    for (int k = 0; k < 5; ++k) {  // warm-up
+      Rng r(1, Purpose::kShuffle, 0, static_cast<std::uint64_t>(k));
+      trainer->train(local, view, r);
+    }
+    Stopwatch t;
+    for (int k = 0; k < clients; ++k) {
+      Rng r(1, Purpose::kShuffle, 1, static_cast<std::uint64_t>(k));
+      trainer->train(local, view, r);
+    }
+    const double secs = t.seconds();
+    return Result{clients / secs, trainer->flops(samples) * clients / secs / 1e9,
+                  trainer->peak_memory(samples)};
+  };
+  const Result fp32 = measure(cfg);
+  RunConfig omc = cfg;  // 8-bit OMC with WMOQ + PVT + PPQ(0.1), stochastic re-encoding
+  omc.storage.codec = StorageCodec::kInt;
+  omc.storage.bits = 8;
+  omc.storage.weights_only = true;
+  omc.storage.pvt = true;
+  omc.storage.fp32_fraction = 0.1;
+  const Result q8 = measure(omc);
+
   std::printf("large GEMM (1024^3, Eigen, fp32):\n");
   const double gemm = gemm_gflops(1024, 5);
-
-  std::printf("client updates/s/core   %10.1f\n", clients / secs);
-  std::printf("examples/s/core         %10.1f\n", clients * static_cast<double>(samples) / secs);
-  std::printf("client path GFLOP/s     %10.2f\n", client_gflops);
+  std::printf("client updates/s/core   %10.1f\n", fp32.updates_per_s);
+  std::printf("examples/s/core         %10.1f\n", fp32.updates_per_s * samples);
+  std::printf("client path GFLOP/s     %10.2f\n", fp32.gflops);
   std::printf("large GEMM GFLOP/s      %10.2f\n", gemm);
-  std::printf("client / GEMM           %10.1f %%\n", 100.0 * client_gflops / gemm);
+  std::printf("client / GEMM           %10.1f %%\n", 100.0 * fp32.gflops / gemm);
+  std::printf("modelled client peak    %10.1f KiB (params %.1f KiB)\n",
+              static_cast<double>(fp32.mem.total()) / 1024.0, static_cast<double>(fp32.mem.params) / 1024.0);
+  std::printf("OMC int8 updates/s/core %10.1f\n", q8.updates_per_s);
+  std::printf("OMC / fp32 step time    %10.2f x\n", fp32.updates_per_s / q8.updates_per_s);
+  std::printf("OMC client peak         %10.1f KiB (params %.1f + decoded %.1f KiB)\n",
+              static_cast<double>(q8.mem.total()) / 1024.0, static_cast<double>(q8.mem.params) / 1024.0,
+              static_cast<double>(q8.mem.decoded) / 1024.0);
   std::printf("peak RSS                %10.1f MiB\n", static_cast<double>(peak_rss_bytes()) / (1 << 20));
-  std::printf("modelled client peak    %10.1f KiB\n",
-              static_cast<double>(trainer->peak_memory(samples).total()) / 1024.0);
   return 0;
 }

@@ -68,6 +68,24 @@ class Determinism(Tmp):
             self.assertEqual(f["/execution"].attrs["num_ranks"], 4)
             self.assertEqual(set(f["/execution/client_rank"][:]), {0, 1, 2, 3})
 
+    def test_omc_storage_np_1_4_identical_and_smaller(self):
+        omc = ["--model.arch", "lenet5", "--storage.codec", "int", "--storage.bits", "6",
+               "--storage.weights_only", "true", "--storage.pvt", "true",
+               "--storage.fp32_fraction", "0.1", "--storage.rounding", "stochastic"]
+        a, b = self.out("omc1.h5"), self.out("omc4.h5")
+        run(TINY + omc + ["--run.output", a], np_=1)
+        run(TINY + omc + ["--run.output", b], np_=4)
+        d = h5diff(a, b)
+        self.assertEqual(d.returncode, 0, d.stdout + d.stderr)
+        with h5py.File(a) as f:
+            P = int(f.attrs["num_params"])
+            self.assertEqual(P, 61706)
+            r = f["/rounds"]
+            self.assertLess(r["param_memory_ratio"][-1], 0.5)
+            self.assertLess(r["bytes_down"][-1], 0.3 * 8 * 4 * P)
+            self.assertGreater(r["test_accuracy"][-1], 0.3)
+            np.testing.assert_array_equal(f["/clients/param_memory_bytes"][:], r["param_memory_bytes"][0])
+
     def test_seed_changes_results(self):
         a, b = self.out("a.h5"), self.out("b.h5")
         run(TINY + ["--run.output", a], np_=2)
