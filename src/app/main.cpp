@@ -33,6 +33,7 @@ int main(int argc, char** argv) {
   // collectively so that exactly one rank prints one line and all exit alike.
   ParsedArgs args;
   std::unique_ptr<sim::Simulation> simulation;
+  bool remove_stale_checkpoint = false;
   int code = kExitOk;
   std::string message;
   try {
@@ -40,10 +41,14 @@ int main(int argc, char** argv) {
     if (!args.help && !args.version && !args.check) {
       const RunSection& run = args.config.run;
       io::check_output_path(run.output, run.overwrite);
-      if (!args.resume && !run.overwrite && std::filesystem::exists(run.checkpoint_path()))
-        throw ConfigError("run.checkpoint", "a checkpoint exists at '" + run.checkpoint_path() +
-                                                "': pass --resume to continue that run, or "
-                                                "--run.overwrite true to start over");
+      io::check_checkpoint_path(run.checkpoint_path(), run.output);
+      if (!args.resume && std::filesystem::exists(run.checkpoint_path())) {
+        if (!run.overwrite)
+          throw ConfigError("run.checkpoint", "a checkpoint exists at '" + run.checkpoint_path() +
+                                                  "': pass --resume to continue that run, or "
+                                                  "--run.overwrite true to start over");
+        remove_stale_checkpoint = true;  // once every rank has agreed to start
+      }
       install_stop_handlers();
       simulation = std::make_unique<sim::Simulation>(args.config, args.effective_ini,
                                                      args.execution_ini, world, args.resume);
@@ -69,6 +74,10 @@ int main(int argc, char** argv) {
     }
     return kExitOk;
   }
+
+  // Starting over with --run.overwrite: the old checkpoint must not pair with
+  // this run's files.
+  if (remove_stale_checkpoint) sim::remove_checkpoint(world, args.config.run.checkpoint_path());
 
   // The run: a failure may hit one rank only, so it ends the whole job.
   try {

@@ -24,6 +24,11 @@ ResultsFile::ResultsFile(const comm::Communicator& comm, std::string path, Mode 
 
 ResultsFile::~ResultsFile() {
   if (committed_) return;
+  if (abandoned_) {
+    file_.release();
+    dxpl_.release();
+    return;
+  }
   file_.close();
   if (comm_->rank() == 0) {
     std::error_code ec;
@@ -194,8 +199,10 @@ void ResultsFile::commit() {
   }
   int failed = error.empty() ? 0 : 1;
   comm::mpi_check(MPI_Bcast(&failed, 1, MPI_INT, 0, comm_->get()), "MPI_Bcast");
-  if (failed) throw IoError(error.empty() ? "renaming the results file failed on rank 0" : error);
-  committed_ = true;
+  committed_ = true;  // the file is complete: never delete it, even if the rename failed
+  if (failed)
+    throw AgreedIoError((error.empty() ? std::string("renaming the results file failed") : error) +
+                        "; the complete results are in " + part_path());
 }
 
 #define FEDHPC_RESULTS_INSTANTIATE(T)                                                       \

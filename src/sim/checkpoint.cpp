@@ -88,8 +88,10 @@ std::string results_copy_path(const std::string& path) { return path + ".results
 
 void write_checkpoint(const comm::Communicator& comm, const std::string& path,
                       const Checkpoint& c, const std::string& results_part) {
+  comm.barrier();  // every rank's flush is complete before rank 0 copies
   on_root(comm, [&] { copy_atomically(results_part, results_copy_path(path)); });
   io::ResultsFile f(comm, path);
+  try {
   f.set_attribute("/", "format", std::string(kFormat));
   f.set_attribute("/", "config", c.config_ini);
   f.set_attribute("/", "next_round", c.next_round);
@@ -108,6 +110,12 @@ void write_checkpoint(const comm::Communicator& comm, const std::string& path,
   slice("/model", c.model);
   slice("/server_state", c.server_state);
   f.commit();
+  } catch (const AgreedIoError&) {
+    throw;
+  } catch (...) {
+    f.abandon();
+    throw;
+  }
 }
 
 Checkpoint read_checkpoint(const std::string& path, const std::string& config_ini) {
@@ -128,7 +136,13 @@ Checkpoint read_checkpoint(const std::string& path, const std::string& config_in
     c.server_state = r.read<float>("/server_state");
     if (static_cast<std::uint64_t>(r.int_attribute("/", "checksum")) != checksum(c))
       throw IoError("checksum mismatch");
+    // The results copy must hold at least the rows the state refers to (a run
+    // killed between the two renames leaves a newer copy, never an older one).
     io::H5Reader copy(results_copy_path(path));
+    const auto rows = [&](const char* ds) { return static_cast<std::int64_t>(copy.read<std::int64_t>(ds).size()); };
+    if (rows("/rounds/round") < c.next_round || rows("/clients/round") < c.client_rows ||
+        rows("/model/round") < c.snapshots)
+      throw IoError("its results copy " + results_copy_path(path) + " holds fewer rows than the state");
   } catch (const IoError& e) {
     throw ConfigError(key, "'" + path + "' is not a usable checkpoint (" + e.what() +
                                "); it was left untouched");

@@ -168,7 +168,7 @@ RoundRecord Simulation::run_round(int round, std::vector<std::int64_t>& my_rows,
               static_cast<std::uint64_t>(c));
       const auto res = trainer_->train(local_, data_->examples(c), rng);
       // Exact weighted sum: acc += n * fixed(w_local - w_global), in client-independent bits.
-      bool finite = std::isfinite(res.loss_sum);
+      bool finite = comm::fits_fixed(res.loss_sum);
       for (std::size_t j = 0; j < P && finite; ++j)
         finite = comm::fits_fixed(static_cast<double>(local_[j]) - model_[j]);
       if (finite) {
@@ -261,6 +261,18 @@ Simulation::Outcome Simulation::run() {
   const ResumePoint point{start_round_, client_rows_, snapshots_};
   if (resume_) restore_results(*comm_, c.run.checkpoint_path(), c.run.output + ".part");
   Recorder recorder(*comm_, c.run.output, meta, resume_ ? &point : nullptr);
+  try {
+    return run_rounds(recorder);
+  } catch (const AgreedIoError&) {
+    throw;  // every rank is here: the recorder closes collectively
+  } catch (...) {
+    recorder.abandon();  // possibly this rank only: main reports and aborts
+    throw;
+  }
+}
+
+Simulation::Outcome Simulation::run_rounds(Recorder& recorder) {
+  const RunConfig& c = cfg_;
   write_client_info(recorder);
 
   Stopwatch total;

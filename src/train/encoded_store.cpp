@@ -26,6 +26,15 @@ std::size_t largest_whole_var(const model::ParamLayout& layout) {
   return m;
 }
 
+/// Widest dense weight row: a row tile holds at least one whole row.
+std::size_t widest_row(const model::ParamLayout& layout) {
+  std::size_t m = 0;
+  for (const auto& v : layout.vars())
+    if (v.kind == model::VarKind::kDenseWeight && v.shape.size() == 2)
+      m = std::max(m, static_cast<std::size_t>(v.shape[1]));
+  return m;
+}
+
 }  // namespace
 
 EncodedStore::EncodedStore(const RunConfig& cfg, const model::ParamLayout& layout,
@@ -43,10 +52,12 @@ EncodedStore::EncodedStore(const RunConfig& cfg, const model::ParamLayout& layou
                 : static_cast<std::size_t>(cfg.storage.decode_tile) / kAlign * kAlign),
       down_(layout, spec),
       local_(layout, spec) {
-  const std::size_t work = tile_ == kUnbounded
-                               ? layout.max_var_size()
-                               : std::min(layout.max_var_size(),
-                                          std::max(tile_ + kAlign, largest_whole_var(layout)));
+  // A range read is at most max(tile, one row) elements, plus up to 7 to align its start.
+  const std::size_t work =
+      tile_ == kUnbounded
+          ? layout.max_var_size()
+          : std::min(layout.max_var_size(),
+                     std::max(std::max(tile_, widest_row(layout)) + kAlign - 1, largest_whole_var(layout)));
   transient_.resize(work);
   if (prox_) anchor_.resize(tile_ == kUnbounded ? layout.max_var_size() : std::min(tile_, layout.max_var_size()));
 }

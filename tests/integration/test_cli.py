@@ -206,6 +206,11 @@ class BadInput(Tmp):
         self.assertIn("run.output", p.stderr)
         self.assertEqual(os.listdir(self.dir), [])
 
+    def test_checkpoint_directory_missing(self):
+        line = self.expect_usage_error(TINY + ["--run.checkpoint", "/nonexistent/dir/x.ckpt"],
+                                       "run.checkpoint")
+        self.assertIn("does not exist", line)
+
     def test_existing_output_is_kept(self):
         o = self.out("keep.h5")
         with open(o, "wb") as f:

@@ -90,6 +90,20 @@ TEST(Train, Int8StorageTrainsCloseToFp32AndLowersLoss) {
   EXPECT_GT(dot / std::sqrt(a2 * b2), 0.9);
 }
 
+TEST(Train, TilesNarrowerThanARowStillDecodeWholeRows) {
+  // decode_tile = 8 is narrower than a 12-wide weight row: a tile is one row.
+  Fixture f;
+  f.cfg.storage.codec = StorageCodec::kInt;
+  f.cfg.storage.bits = 8;
+  f.cfg.storage.decode_tile = 8;
+  train::LocalResult tiled, whole;
+  const auto a = f.train(train::make_param_store(f.cfg, f.net->layout()), &tiled);
+  f.cfg.storage.decode_tile = 0;
+  const auto b = f.train(train::make_param_store(f.cfg, f.net->layout()), &whole);
+  EXPECT_NEAR(tiled.loss_sum / tiled.examples_seen, whole.loss_sum / whole.examples_seen, 0.05);
+  EXPECT_EQ(a.size(), b.size());
+}
+
 TEST(Train, MemoryModelCountsStorageAndTransient) {
   Fixture f;
   train::SgdTrainer plain(f.cfg.client, *f.net, std::make_unique<train::Fp32Store>(f.net->layout()));

@@ -33,6 +33,9 @@ class H5Handle {
   hid_t get() const noexcept { return id_; }
   operator hid_t() const noexcept { return id_; }  // NOLINT: handles pass where hid_t is expected
   bool valid() const noexcept { return id_ >= 0; }
+  /// Forgets the id without closing it (for an abort, where a collective
+  /// close would wait for ranks that will never join).
+  void release() noexcept { id_ = H5I_INVALID_HID; }
   /// Closes now; close errors are reported by the returned status.
   herr_t close() noexcept {
     herr_t s = 0;

@@ -60,8 +60,12 @@ class ResultsFile {
   void set_attribute(const std::string& object, const std::string& name, double value);
   /// Flushes buffered data to the file (collective).
   void flush();
-  /// Closes the file and renames it to its final path.
+  /// Closes the file and renames it to its final path. If only the rename
+  /// fails, the complete file is kept under part_path() (AgreedIoError).
   void commit();
+  /// Called when this rank alone fails: the destructor then skips the
+  /// collective close (the job is about to abort) and leaves cleanup to main.
+  void abandon() noexcept { abandoned_ = true; }
 
   const std::string& path() const { return path_; }
   std::string part_path() const { return path_ + ".part"; }
@@ -74,6 +78,7 @@ class ResultsFile {
   H5Handle file_;
   H5Handle dxpl_;
   bool committed_ = false;
+  bool abandoned_ = false;
 };
 
 }  // namespace fedhpc::io

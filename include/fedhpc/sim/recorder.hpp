@@ -59,6 +59,8 @@ class Recorder {
   /// Closes the file and moves it to its final name.
   void commit();
   const std::string& part_path() const { return part_path_; }
+  /// See io::ResultsFile::abandon.
+  void abandon() noexcept { file_.abandon(); }
 
  private:
   /// Which dimension a series grows along.

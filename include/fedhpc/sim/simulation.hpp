@@ -44,6 +44,7 @@ class Simulation {
  private:
   RoundRecord run_round(int round, std::vector<std::int64_t>& my_rows,
                         std::vector<ClientRecord>& mine);
+  Outcome run_rounds(Recorder& recorder);
   void write_client_info(Recorder& recorder);
   void checkpoint(Recorder& recorder, std::int64_t next_round, double elapsed);
   void print_progress(const RoundRecord& r) const;
