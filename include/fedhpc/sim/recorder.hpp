@@ -15,7 +15,7 @@ namespace fedhpc::sim {
 /// Run-level facts written as attributes.
 struct RunMetadata {
   std::string config_ini;     ///< effective configuration (keys that affect results)
-  std::string execution_ini;  ///< run.output, run.overwrite, run.progress
+  std::string execution_ini;  ///< execution-only keys: output, overwrite, progress, checkpointing
   std::uint64_t seed = 0;
   std::int64_t num_clients = 0;
   std::int64_t num_params = 0;
