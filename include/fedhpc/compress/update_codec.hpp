@@ -1,0 +1,131 @@
+#pragma once
+/// Uplink update codecs (issue 4): a client update (n floats) becomes one
+/// byte message whose size is the exact uplink cost, and is decoded (added
+/// with a weight) into an accumulator on the server side.
+///
+/// Message layouts and byte counts (n = update size; every float is 4 bytes,
+/// every packed section uses pack_bits, so m codes of b bits take
+/// P(m, b) = ceil(m*b/8) bytes):
+///
+///   identity    n raw floats                                   4n
+///   fp16        n IEEE binary16 (round to nearest even;         2n
+///               |x| >= 65520 becomes +-inf)
+///   sign        [scale = mean|x|] + 1 bit per element           4 + P(n, 1)
+///               (bit 1: negative; decoded value is -scale or +scale)
+///   uniform     [lo, hi] + n codes of b bits                    8 + P(n, b)
+///               (lo/hi: min/max of x; x = lo + c*(hi-lo)/(2^b-1), c rounded
+///               stochastically, so E[decoded] = x)
+///   qsgd        per bucket of d elements one L2 norm (float),   4*ceil(n/d) + P(n, c),
+///               then n codes (level << 1 | sign), level in       c = 1 + bit_width(s)
+///               0..s drawn stochastically from |x|/norm*s, so E[decoded] = x
+///   top-k       S(n, k) + V(k)
+///   rand-k      S(n, k) + V(k)   (values scaled by n/k, so E[decoded] = x)
+///   thr. top-k  4 (uint32 count m) + S(n, m) + V(m)
+///
+/// with k = min(n, max(1, round(ratio*n))) and, for the sparse codecs,
+///   support  S(n, k) = min(P(k, ib), P(n, 1)), ib = max(1, bit_width(n-1)):
+///            the ascending kept indices bit-packed at ib bits, or a bitmask
+///            of n bits when that is strictly smaller (EncodedUpdate::bitmask);
+///   values   V(k) = 4k with quantize_bits = 0 (fp32, in ascending index order),
+///            V(k) = 8 + P(k, q) with quantize_bits = q: the kept values through
+///            the uniform q-bit codec above (own lo/hi, unbiased).
+/// n itself is not sent: the receiver knows the model size. Rand-k sends its
+/// indices like top-k (no shared-seed shortcut). Floats and the count are in
+/// host (little-endian) byte order. Updates must be finite.
+///
+/// Threshold-sampled top-k: draw min(n, sample_size) indices with replacement
+/// (rng), let t be the max(1, round(ratio*samples))-th largest |x| among them and
+/// keep every element with |x| >= t (|x| > 0 when t = 0); m varies around k.
+#include <bit>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <vector>
+
+#include "fedhpc/compress/bit_pack.hpp"
+#include "fedhpc/core/rng.hpp"
+
+namespace fedhpc::compress {
+
+/// The codec families of [uplink] codec.
+enum class UpdateCodecKind {
+  kIdentity,
+  kTopK,
+  kThresholdTopK,
+  kRandK,
+  kQsgd,
+  kUniform,
+  kSign,
+  kFp16
+};
+
+/// Codec parameters; fields a kind does not use are ignored.
+struct UpdateCodecSpec {
+  UpdateCodecKind kind = UpdateCodecKind::kIdentity;
+  double ratio = 0.01;             ///< top-k, thr. top-k, rand-k: kept fraction in (0, 1]
+  int quantize_bits = 0;           ///< top-k, thr. top-k, rand-k values: 0 = fp32, else 1..16 bits
+  std::size_t sample_size = 4096;  ///< thr. top-k: sampled elements for the threshold, >= 1
+  int levels = 15;                 ///< QSGD s, 1..65535 (code bits 1 + bit_width(s))
+  std::size_t bucket_size = 512;   ///< QSGD d: elements per norm, >= 1
+  int bits = 8;                    ///< uniform: b, 1..16
+  /// Throws ConfigError naming the uplink.* key of a value out of range.
+  void validate() const;
+};
+
+/// One encoded update. All buffers are reused: encoding the same size with the
+/// same codec again does not allocate.
+struct EncodedUpdate {
+  UpdateCodecKind kind = UpdateCodecKind::kIdentity;  ///< codec that wrote it
+  std::size_t n = 0;                ///< elements of the update (metadata, not sent)
+  std::size_t kept = 0;             ///< sparse codecs: kept elements; n otherwise (metadata)
+  bool bitmask = false;             ///< sparse codecs: support sent as a bitmask (else indices)
+  std::vector<std::byte> bytes;     ///< (size()) the message itself
+  std::vector<std::uint32_t> work;  ///< encoder scratch: (n) candidate indices
+  std::vector<float> values;        ///< encoder scratch: (k) kept values
+  /// Message size in bytes (what encode returned).
+  std::size_t size() const noexcept { return bytes.size(); }
+};
+
+/// Encoder/decoder of one codec. Stateless: one instance may serve all clients.
+class UpdateCodec {
+ public:
+  virtual ~UpdateCodec() = default;
+  /// The codec family.
+  virtual UpdateCodecKind kind() const noexcept = 0;
+  /// Encodes update (finite values) into out; returns out.size(), the exact message bytes.
+  virtual std::size_t encode(std::span<const float> update, Rng& rng, EncodedUpdate& out) const = 0;
+  /// acc[i] += weight * decoded[i]; acc.size() must equal in.n. Never allocates.
+  virtual void decode_add(const EncodedUpdate& in, float weight, std::span<float> acc) const = 0;
+  /// out = decoded message (out.size() == in.n).
+  void decode(const EncodedUpdate& in, std::span<float> out) const;
+};
+
+/// The codec for spec (validated first). One switch over the kind.
+std::unique_ptr<UpdateCodec> make_update_codec(const UpdateCodecSpec& spec);
+
+/// Error feedback: residual = update_plus_residual - decode(msg), where msg was
+/// encoded from update_plus_residual (= update + old residual). All spans size msg.n.
+void error_feedback_residual(std::span<const float> update_plus_residual, const UpdateCodec& codec,
+                             const EncodedUpdate& msg, std::span<float> residual);
+
+/// k of top-k / rand-k: min(n, max(1, round(ratio*n))).
+std::size_t kept_count(std::size_t n, double ratio) noexcept;
+
+/// Bits of one sparse index: max(1, bit_width(n-1)).
+constexpr int index_bits(std::size_t n) noexcept {
+  return n <= 2 ? 1 : static_cast<int>(std::bit_width(n - 1));
+}
+
+/// Support bytes S(n, k) = min(P(k, index_bits(n)), P(n, 1)).
+constexpr std::size_t support_bytes(std::size_t n, std::size_t k) noexcept {
+  const std::size_t idx = packed_bytes(k, index_bits(n)), mask = packed_bytes(n, 1);
+  return idx < mask ? idx : mask;
+}
+
+/// Value bytes V(k): 4k (q = 0) or 8 + P(k, q).
+constexpr std::size_t sparse_value_bytes(std::size_t k, int q) noexcept {
+  return q == 0 ? 4 * k : 8 + packed_bytes(k, q);
+}
+
+}  // namespace fedhpc::compress
