@@ -287,6 +287,32 @@ const std::vector<Option>& option_table() {
          if (c.storage.decode_tile != 0 && c.storage.decode_tile < 8)
            throw ConfigError(k, "expected 0 (whole variables) or at least 8, got " + trim(v));
        }},
+      // [uplink]
+      {"uplink.codec", "none",
+       "client update compression: none | topk | threshold_topk | randk | qsgd | uniform | sign | fp16",
+       [](RunConfig& c, S k, S v) {
+         c.uplink.codec = parse_enum<UplinkCodec>(k, v,
+                                                  {{"none", UplinkCodec::kNone},
+                                                   {"topk", UplinkCodec::kTopK},
+                                                   {"threshold_topk", UplinkCodec::kThresholdTopK},
+                                                   {"randk", UplinkCodec::kRandK},
+                                                   {"qsgd", UplinkCodec::kQsgd},
+                                                   {"uniform", UplinkCodec::kUniform},
+                                                   {"sign", UplinkCodec::kSign},
+                                                   {"fp16", UplinkCodec::kFp16}});
+       }},
+      {"uplink.ratio", "0.01", "fraction of coordinates kept by topk, threshold_topk and randk",
+       [](RunConfig& c, S k, S v) { c.uplink.ratio = parse_real(k, v, 0.0, 1.0, true); }},
+      {"uplink.quantize_bits", "0", "bits of the kept values of sparse codecs (0: fp32)",
+       [](RunConfig& c, S k, S v) { c.uplink.quantize_bits = parse_int(k, v, 0, 16); }},
+      {"uplink.sample_size", "4096", "threshold_topk: elements sampled to estimate the threshold",
+       [](RunConfig& c, S k, S v) { c.uplink.sample_size = parse_int(k, v, 1, kMaxInt); }},
+      {"uplink.levels", "15", "qsgd: quantization levels s",
+       [](RunConfig& c, S k, S v) { c.uplink.levels = parse_int(k, v, 1, 65535); }},
+      {"uplink.bucket_size", "512", "qsgd: elements per bucket norm",
+       [](RunConfig& c, S k, S v) { c.uplink.bucket_size = parse_int(k, v, 1, kMaxInt); }},
+      {"uplink.bits", "8", "uniform: bits per coordinate",
+       [](RunConfig& c, S k, S v) { c.uplink.bits = parse_int(k, v, 1, 16); }},
   };
   return table;
 }
@@ -409,6 +435,10 @@ void validate(const RunConfig& c) {
     throw ConfigError("server.clients_per_round",
                       std::to_string(c.clients_per_round()) + " clients per round exceeds " +
                           "data.num_clients = " + std::to_string(c.data.num_clients));
+  if (c.uplink.codec != UplinkCodec::kNone && c.storage.codec != StorageCodec::kFp32 &&
+      c.storage.uplink == UplinkFormat::kEncoded)
+    throw ConfigError("uplink.codec", "clients cannot send both a compressed update and their "
+                                      "encoded model: set storage.uplink = fp32 or uplink.codec = none");
   if (c.client.budget == BudgetDist::kUniform && c.client.budget_min_mb > c.client.budget_max_mb)
     throw ConfigError("client.budget_min_mb", "must not exceed client.budget_max_mb");
 }

@@ -16,6 +16,29 @@
 namespace fedhpc::sim {
 namespace {
 
+/// The codec spec of an [uplink] section (null codec for none).
+std::unique_ptr<compress::UpdateCodec> make_uplink(const UplinkSection& u) {
+  using K = compress::UpdateCodecKind;
+  compress::UpdateCodecSpec spec;
+  switch (u.codec) {
+    case UplinkCodec::kNone: return nullptr;
+    case UplinkCodec::kTopK: spec.kind = K::kTopK; break;
+    case UplinkCodec::kThresholdTopK: spec.kind = K::kThresholdTopK; break;
+    case UplinkCodec::kRandK: spec.kind = K::kRandK; break;
+    case UplinkCodec::kQsgd: spec.kind = K::kQsgd; break;
+    case UplinkCodec::kUniform: spec.kind = K::kUniform; break;
+    case UplinkCodec::kSign: spec.kind = K::kSign; break;
+    case UplinkCodec::kFp16: spec.kind = K::kFp16; break;
+  }
+  spec.ratio = u.ratio;
+  spec.quantize_bits = u.quantize_bits;
+  spec.sample_size = static_cast<std::size_t>(u.sample_size);
+  spec.levels = u.levels;
+  spec.bucket_size = static_cast<std::size_t>(u.bucket_size);
+  spec.bits = u.bits;
+  return compress::make_update_codec(spec);
+}
+
 // Tail of the round accumulator, after the P model entries.
 enum Tail : std::size_t { kWeight, kLossSum, kExamples, kBytesUp, kDiverged, kStop, kTailSize };
 
@@ -87,6 +110,8 @@ Simulation::Simulation(const RunConfig& cfg, std::string effective_ini,
   local_.resize(P);
   acc_.resize(P + kTailSize);
   delta_.resize(P);
+  uplink_ = make_uplink(cfg_.uplink);
+  if (uplink_) update_.resize(P);
 
   if (resume_) {
     Checkpoint ck = read_checkpoint(cfg_.run.checkpoint_path(), effective_ini_);
@@ -167,18 +192,35 @@ RoundRecord Simulation::run_round(int round, std::vector<std::int64_t>& my_rows,
       Rng rng(cfg_.run.seed, Purpose::kShuffle, static_cast<std::uint64_t>(round),
               static_cast<std::uint64_t>(c));
       const auto res = trainer_->train(local_, data_->examples(c), rng);
-      // Exact weighted sum: acc += n * fixed(w_local - w_global), in client-independent bits.
+      // The update goes through the uplink codec (keyed stream), the server
+      // aggregates what it decodes.
       bool finite = comm::fits_fixed(res.loss_sum);
+      std::int64_t client_up = up_bytes;
+      if (uplink_) {
+        for (std::size_t j = 0; j < P; ++j) update_[j] = local_[j] - model_[j];
+        for (std::size_t j = 0; j < P && finite; ++j) finite = comm::fits_fixed(update_[j]);
+        if (finite) {
+          Rng codec_rng(cfg_.run.seed, Purpose::kUplink, static_cast<std::uint64_t>(round),
+                        static_cast<std::uint64_t>(c));
+          client_up = static_cast<std::int64_t>(uplink_->encode(update_, codec_rng, message_));
+          uplink_->decode(message_, update_);
+        }
+      }
       for (std::size_t j = 0; j < P && finite; ++j)
-        finite = comm::fits_fixed(static_cast<double>(local_[j]) - model_[j]);
+        finite = comm::fits_fixed(uplink_ ? update_[j] : static_cast<double>(local_[j]) - model_[j]);
       if (finite) {
-        for (std::size_t j = 0; j < P; ++j)
-          acc_[j] += n * comm::to_fixed(static_cast<double>(local_[j]) - static_cast<double>(model_[j]));
+        // Exact weighted sum: acc += n * fixed(update), in client-independent bits.
+        if (uplink_) {
+          for (std::size_t j = 0; j < P; ++j) acc_[j] += n * comm::to_fixed(update_[j]);
+        } else {
+          for (std::size_t j = 0; j < P; ++j)
+            acc_[j] += n * comm::to_fixed(static_cast<double>(local_[j]) - static_cast<double>(model_[j]));
+        }
         acc_[P + kWeight] += n;
         acc_[P + kLossSum] += comm::to_fixed(res.loss_sum);
         acc_[P + kExamples] += res.examples_seen;
-        acc_[P + kBytesUp] += up_bytes;
-        cr.bytes_up = up_bytes;
+        acc_[P + kBytesUp] += client_up;
+        cr.bytes_up = client_up;
         cr.train_loss = res.loss_sum / static_cast<double>(res.examples_seen);
       } else {
         status = ClientStatus::kDiverged;

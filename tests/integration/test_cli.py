@@ -87,6 +87,26 @@ class Determinism(Tmp):
             self.assertGreater(r["test_accuracy"][-1], 0.3)
             np.testing.assert_array_equal(f["/clients/param_memory_bytes"][:], r["param_memory_bytes"][0])
 
+    def test_uplink_codecs_np_1_2_identical_and_bytes_exact(self):
+        P = 784 * 32 + 32 + 32 * 10 + 10
+        for codec, extra, per_client in (
+                ("topk", ["--uplink.ratio", "0.1"], None),
+                ("qsgd", [], None),
+                ("fp16", [], 2 * P),
+                ("sign", [], 4 + (P + 7) // 8)):
+            a, b = self.out(f"{codec}1.h5"), self.out(f"{codec}2.h5")
+            args = TINY + ["--uplink.codec", codec] + extra
+            run(args + ["--run.output", a], np_=1)
+            run(args + ["--run.output", b], np_=2)
+            d = h5diff(a, b)
+            self.assertEqual(d.returncode, 0, codec + d.stdout + d.stderr)
+            with h5py.File(a) as f:
+                up = f["/clients/bytes_up"][:]
+                self.assertTrue(np.all(up[f["/clients/status"][:] == 0] < 4 * P), codec)
+                if per_client:
+                    np.testing.assert_array_equal(up, per_client, codec)
+                self.assertGreater(f["/rounds/test_accuracy"][-1], 0.3, codec)
+
     def test_seed_changes_results(self):
         a, b = self.out("a.h5"), self.out("b.h5")
         run(TINY + ["--run.output", a], np_=2)
@@ -205,6 +225,11 @@ class BadInput(Tmp):
         self.assertEqual(p.returncode, 2)
         self.assertIn("run.output", p.stderr)
         self.assertEqual(os.listdir(self.dir), [])
+
+    def test_uplink_with_encoded_model_uplink_is_rejected(self):
+        self.expect_usage_error(TINY + ["--uplink.codec", "topk", "--storage.codec", "int"],
+                                "uplink.codec")
+        self.expect_usage_error(TINY + ["--uplink.ratio", "0"], "uplink.ratio")
 
     def test_checkpoint_directory_missing(self):
         line = self.expect_usage_error(TINY + ["--run.checkpoint", "/nonexistent/dir/x.ckpt"],

@@ -103,6 +103,19 @@ struct StorageSection {
   int decode_tile = 4096;       ///< elements decoded at a time (0: whole variables)
 };
 
+enum class UplinkCodec { kNone, kTopK, kThresholdTopK, kRandK, kQsgd, kUniform, kSign, kFp16 };
+
+/// [uplink] — compression of the client updates sent to the server.
+struct UplinkSection {
+  UplinkCodec codec = UplinkCodec::kNone;
+  double ratio = 0.01;        ///< top-k / threshold top-k / rand-k: kept fraction
+  int quantize_bits = 0;      ///< kept values of sparse codecs: 0 = fp32, else 1..16 bits
+  int sample_size = 4096;     ///< threshold top-k: sampled elements for the threshold
+  int levels = 15;            ///< QSGD levels s
+  int bucket_size = 512;      ///< QSGD elements per norm
+  int bits = 8;               ///< uniform b-bit
+};
+
 /// The whole run.
 struct RunConfig {
   RunSection run;
@@ -111,6 +124,7 @@ struct RunConfig {
   ClientSection client;
   ServerSection server;
   StorageSection storage;
+  UplinkSection uplink;
 
   /// Number of clients sampled per round.
   int clients_per_round() const;

@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "fedhpc/comm/communicator.hpp"
+#include "fedhpc/compress/update_codec.hpp"
 #include "fedhpc/comm/exact_sum.hpp"
 #include "fedhpc/config/run_config.hpp"
 #include "fedhpc/data/dataset.hpp"
@@ -64,6 +65,9 @@ class Simulation {
   std::vector<float> local_;               // (P) client working model
   std::vector<comm::Fixed> acc_;           // (P + tail) exact round accumulator
   std::vector<double> delta_;              // (P) mean update
+  std::unique_ptr<compress::UpdateCodec> uplink_;  // null: updates sent uncompressed
+  compress::EncodedUpdate message_;        // the current client's encoded update
+  std::vector<float> update_;              // (P) client update before / after the codec
   bool resume_ = false;
   std::int64_t start_round_ = 0;           // first round to run
   std::int64_t client_rows_ = 0;           // rows of /clients written so far
