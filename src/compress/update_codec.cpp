@@ -20,6 +20,18 @@ namespace {
 constexpr std::size_t kChunk = 256;
 static_assert(kChunk % 8 == 0);
 
+/// acc += w * decoded, chunk by chunk: decode(i0, m, v) writes elements
+/// [i0, i0 + m) into the stack buffer v.
+template <class Decode>
+void add_decoded(std::span<float> acc, float w, Decode decode) {
+  float v[kChunk];
+  for (std::size_t i0 = 0; i0 < acc.size(); i0 += kChunk) {
+    const std::size_t m = std::min(kChunk, acc.size() - i0);
+    decode(i0, m, v);
+    for (std::size_t j = 0; j < m; ++j) acc[i0 + j] += w * v[j];
+  }
+}
+
 void put_f32(std::byte* p, float v) noexcept { std::memcpy(p, &v, sizeof v); }
 float get_f32(const std::byte* p) noexcept {
   float v;
@@ -101,12 +113,9 @@ class IdentityCodec final : public UpdateCodec {
   }
   void decode_add(const EncodedUpdate& in, float w, std::span<float> acc) const override {
     check_sizes(in, kind(), acc.size());
-    float v[kChunk];
-    for (std::size_t i0 = 0; i0 < acc.size(); i0 += kChunk) {
-      const std::size_t m = std::min(kChunk, acc.size() - i0);
+    add_decoded(acc, w, [&](std::size_t i0, std::size_t m, float* v) {
       std::memcpy(v, in.bytes.data() + 4 * i0, 4 * m);
-      for (std::size_t j = 0; j < m; ++j) acc[i0 + j] += w * v[j];
-    }
+    });
   }
 };
 
@@ -171,12 +180,9 @@ class UniformCodec final : public UpdateCodec {
   }
   void decode_add(const EncodedUpdate& in, float w, std::span<float> acc) const override {
     check_sizes(in, kind(), acc.size());
-    float v[kChunk];
-    for (std::size_t i0 = 0; i0 < acc.size(); i0 += kChunk) {
-      const std::size_t m = std::min(kChunk, acc.size() - i0);
+    add_decoded(acc, w, [&](std::size_t i0, std::size_t m, float* v) {
       uniform_decode_chunk(in.bytes.data(), i0, m, bits_, v);
-      for (std::size_t j = 0; j < m; ++j) acc[i0 + j] += w * v[j];
-    }
+    });
   }
 
  private:

@@ -133,12 +133,37 @@ Simulation::Simulation(const RunConfig& cfg, std::string effective_ini,
 
 Simulation::~Simulation() = default;
 
+bool Simulation::add_update(int round, int client, std::int64_t weight, std::int64_t& bytes_up) {
+  const std::size_t P = model_.size();
+  if (!uplink_) {
+    // The client's model (or its stored form) is sent; the update is exact in double.
+    for (std::size_t j = 0; j < P; ++j)
+      if (!comm::fits_fixed(static_cast<double>(local_[j]) - model_[j])) return false;
+    for (std::size_t j = 0; j < P; ++j)
+      acc_[j] += weight * comm::to_fixed(static_cast<double>(local_[j]) - static_cast<double>(model_[j]));
+    bytes_up = trainer_->uplink_bytes();
+    return true;
+  }
+  // The update goes through the uplink codec (keyed stream); the server adds what it decodes.
+  for (std::size_t j = 0; j < P; ++j) {
+    update_[j] = local_[j] - model_[j];
+    if (!comm::fits_fixed(update_[j])) return false;
+  }
+  Rng rng(cfg_.run.seed, Purpose::kUplink, static_cast<std::uint64_t>(round),
+          static_cast<std::uint64_t>(client));
+  bytes_up = static_cast<std::int64_t>(uplink_->encode(update_, rng, message_));
+  uplink_->decode(message_, update_);
+  for (std::size_t j = 0; j < P; ++j)
+    if (!comm::fits_fixed(update_[j])) return false;
+  for (std::size_t j = 0; j < P; ++j) acc_[j] += weight * comm::to_fixed(update_[j]);
+  return true;
+}
+
 RoundRecord Simulation::run_round(int round, std::vector<std::int64_t>& my_rows,
                                   std::vector<ClientRecord>& mine) {
   const std::size_t P = model_.size();
   trainer_->begin_round(round, model_);
   const std::int64_t down_bytes = trainer_->downlink_bytes();
-  const std::int64_t up_bytes = trainer_->uplink_bytes();
   const auto sampled = sample_clients(cfg_.run.seed, round, data_->num_clients(),
                                       cfg_.clients_per_round());
   RoundRecord rec;
@@ -172,10 +197,9 @@ RoundRecord Simulation::run_round(int round, std::vector<std::int64_t>& my_rows,
     // The model goes to every client that was asked and fits its budget.
     const std::int64_t down = status == ClientStatus::kOverBudget ? 0 : down_bytes;
     rec.bytes_down += down;
-    if (status == ClientStatus::kCompleted) {
-      ++trained;
-      rec.flops += trainer_->flops(n);
-    }
+    const double client_flops = status == ClientStatus::kCompleted ? trainer_->flops(n) : 0.0;
+    trained += status == ClientStatus::kCompleted ? 1 : 0;
+    rec.flops += client_flops;
     if (owner_[static_cast<std::size_t>(c)] != comm_->rank()) continue;
 
     ClientRecord cr;
@@ -192,30 +216,8 @@ RoundRecord Simulation::run_round(int round, std::vector<std::int64_t>& my_rows,
       Rng rng(cfg_.run.seed, Purpose::kShuffle, static_cast<std::uint64_t>(round),
               static_cast<std::uint64_t>(c));
       const auto res = trainer_->train(local_, data_->examples(c), rng);
-      // The update goes through the uplink codec (keyed stream), the server
-      // aggregates what it decodes.
-      bool finite = comm::fits_fixed(res.loss_sum);
-      std::int64_t client_up = up_bytes;
-      if (uplink_) {
-        for (std::size_t j = 0; j < P; ++j) update_[j] = local_[j] - model_[j];
-        for (std::size_t j = 0; j < P && finite; ++j) finite = comm::fits_fixed(update_[j]);
-        if (finite) {
-          Rng codec_rng(cfg_.run.seed, Purpose::kUplink, static_cast<std::uint64_t>(round),
-                        static_cast<std::uint64_t>(c));
-          client_up = static_cast<std::int64_t>(uplink_->encode(update_, codec_rng, message_));
-          uplink_->decode(message_, update_);
-        }
-      }
-      for (std::size_t j = 0; j < P && finite; ++j)
-        finite = comm::fits_fixed(uplink_ ? update_[j] : static_cast<double>(local_[j]) - model_[j]);
-      if (finite) {
-        // Exact weighted sum: acc += n * fixed(update), in client-independent bits.
-        if (uplink_) {
-          for (std::size_t j = 0; j < P; ++j) acc_[j] += n * comm::to_fixed(update_[j]);
-        } else {
-          for (std::size_t j = 0; j < P; ++j)
-            acc_[j] += n * comm::to_fixed(static_cast<double>(local_[j]) - static_cast<double>(model_[j]));
-        }
+      std::int64_t client_up = 0;
+      if (comm::fits_fixed(res.loss_sum) && add_update(round, c, n, client_up)) {
         acc_[P + kWeight] += n;
         acc_[P + kLossSum] += comm::to_fixed(res.loss_sum);
         acc_[P + kExamples] += res.examples_seen;
@@ -227,7 +229,7 @@ RoundRecord Simulation::run_round(int round, std::vector<std::int64_t>& my_rows,
         acc_[P + kDiverged] += 1;
       }
       cr.steps = res.steps;
-      cr.flops = trainer_->flops(n);
+      cr.flops = client_flops;
     }
     cr.status = static_cast<std::int32_t>(status);
     my_rows.push_back(static_cast<std::int64_t>(i));

@@ -46,6 +46,10 @@ class Simulation {
   RoundRecord run_round(int round, std::vector<std::int64_t>& my_rows,
                         std::vector<ClientRecord>& mine);
   Outcome run_rounds(Recorder& recorder);
+  /// Adds a trained client's update (local_ - model_, through the uplink codec
+  /// if any) times `weight` to the accumulator and sets its uplink bytes.
+  /// False, with nothing added, if the update is not finite or too large.
+  bool add_update(int round, int client, std::int64_t weight, std::int64_t& bytes_up);
   void write_client_info(Recorder& recorder);
   void checkpoint(Recorder& recorder, std::int64_t next_round, double elapsed);
   void print_progress(const RoundRecord& r) const;
