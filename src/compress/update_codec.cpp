@@ -258,7 +258,8 @@ class QsgdCodec final : public UpdateCodec {
 class SparseCodec final : public UpdateCodec {
  public:
   SparseCodec(UpdateCodecKind kind, const UpdateCodecSpec& spec)
-      : kind_(kind), ratio_(spec.ratio), q_(spec.quantize_bits), sample_(spec.sample_size) {}
+      : kind_(kind), ratio_(spec.ratio), q_(spec.quantize_bits), sample_(spec.sample_size),
+        unbiased_(spec.unbiased) {}
   UpdateCodecKind kind() const noexcept override { return kind_; }
 
   std::size_t encode(std::span<const float> x, Rng& rng, EncodedUpdate& out) const override {
@@ -272,7 +273,7 @@ class SparseCodec final : public UpdateCodec {
     out.values.reserve(n);  // kept values, or threshold samples (<= n)
     const std::size_t m = select(x, rng, out);
     std::uint32_t* idx = out.work.data();  // (m) kept indices, ascending
-    const float scale = kind_ == UpdateCodecKind::kRandK && m > 0
+    const float scale = kind_ == UpdateCodecKind::kRandK && unbiased_ && m > 0
                             ? static_cast<float>(static_cast<double>(n) / static_cast<double>(m))
                             : 1.0f;
     out.values.resize(m);
@@ -403,6 +404,7 @@ class SparseCodec final : public UpdateCodec {
   double ratio_;
   int q_;
   std::size_t sample_;
+  bool unbiased_;
 };
 
 }  // namespace

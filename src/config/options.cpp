@@ -313,6 +313,44 @@ const std::vector<Option>& option_table() {
        [](RunConfig& c, S k, S v) { c.uplink.bucket_size = parse_int(k, v, 1, kMaxInt); }},
       {"uplink.bits", "8", "uniform: bits per coordinate",
        [](RunConfig& c, S k, S v) { c.uplink.bits = parse_int(k, v, 1, 16); }},
+      {"uplink.error_feedback", "none",
+       "error feedback: none | client (residual kept per client in the shard) | server (on the "
+       "aggregate) | both",
+       [](RunConfig& c, S k, S v) {
+         c.uplink.error_feedback = parse_enum<ErrorFeedback>(k, v,
+                                                             {{"none", ErrorFeedback::kNone},
+                                                              {"client", ErrorFeedback::kClient},
+                                                              {"server", ErrorFeedback::kServer},
+                                                              {"both", ErrorFeedback::kBoth}});
+       }},
+      {"uplink.residual", "fp32", "storage of client residuals: fp32 | fp16 | int8 | sparse",
+       [](RunConfig& c, S k, S v) {
+         c.uplink.residual = parse_enum<ResidualStorage>(k, v,
+                                                      {{"fp32", ResidualStorage::kFp32},
+                                                       {"fp16", ResidualStorage::kFp16},
+                                                       {"int8", ResidualStorage::kInt8},
+                                                       {"sparse", ResidualStorage::kSparse}});
+       }},
+      {"uplink.residual_ratio", "0.1", "sparse residuals: fraction of largest entries kept",
+       [](RunConfig& c, S k, S v) { c.uplink.residual_ratio = parse_real(k, v, 0.0, 1.0, true); }},
+      {"uplink.residual_block", "256", "int8 residuals: elements sharing one scale",
+       [](RunConfig& c, S k, S v) { c.uplink.residual_block = parse_int(k, v, 1, kMaxInt); }},
+      // [aggregate]
+      {"aggregate.path", "auto",
+       "how ranks combine their sums: auto | dense | sparse | quantized (auto: sparse for "
+       "topk/threshold_topk/randk, quantized for qsgd/uniform/sign, dense otherwise)",
+       [](RunConfig& c, S k, S v) {
+         c.aggregate.path = parse_enum<AggregatePathChoice>(
+             k, v,
+             {{"auto", AggregatePathChoice::kAuto},
+              {"dense", AggregatePathChoice::kDense},
+              {"sparse", AggregatePathChoice::kSparse},
+              {"quantized", AggregatePathChoice::kQuantized}});
+       }},
+      {"aggregate.dense_threshold", "0.25",
+       "sparse path: switch to dense when the gathered support (sum over ranks) exceeds this "
+       "fraction of the parameters",
+       [](RunConfig& c, S k, S v) { c.aggregate.dense_threshold = parse_real(k, v, 0.0, 1e9); }},
   };
   return table;
 }
@@ -439,6 +477,9 @@ void validate(const RunConfig& c) {
       c.storage.uplink == UplinkFormat::kEncoded)
     throw ConfigError("uplink.codec", "clients cannot send both a compressed update and their "
                                       "encoded model: set storage.uplink = fp32 or uplink.codec = none");
+  if (c.uplink.error_feedback != ErrorFeedback::kNone && c.uplink.codec == UplinkCodec::kNone)
+    throw ConfigError("uplink.error_feedback",
+                      "needs a compressing uplink.codec (uplink.codec = none sends exact updates)");
   if (c.client.budget == BudgetDist::kUniform && c.client.budget_min_mb > c.client.budget_max_mb)
     throw ConfigError("client.budget_min_mb", "must not exceed client.budget_max_mb");
 }

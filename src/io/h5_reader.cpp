@@ -60,6 +60,20 @@ std::vector<T> H5Reader::read(const std::string& dataset) const {
   return out;
 }
 
+template <class T>
+void H5Reader::read_range(const std::string& dataset, std::int64_t first, std::span<T> out) const {
+  if (out.empty()) return;
+  H5Handle d(H5Dopen2(file_, dataset.c_str(), H5P_DEFAULT), path_ + ": H5Dopen " + dataset);
+  H5Handle space(H5Dget_space(d), path_ + ": H5Dget_space " + dataset);
+  const hsize_t start = static_cast<hsize_t>(first), count = out.size();
+  h5check(H5Sselect_hyperslab(space, H5S_SELECT_SET, &start, nullptr, &count, nullptr),
+          path_ + ": selecting part of " + dataset);
+  H5Handle mem(H5Screate_simple(1, &count, nullptr), "H5Screate_simple");
+  h5check(H5Dread(d, h5_type<T>::get(), mem, space, H5P_DEFAULT, out.data()),
+          path_ + ": H5Dread " + dataset);
+}
+
+template void H5Reader::read_range<std::uint8_t>(const std::string&, std::int64_t, std::span<std::uint8_t>) const;
 template std::vector<float> H5Reader::read<float>(const std::string&) const;
 template std::vector<double> H5Reader::read<double>(const std::string&) const;
 template std::vector<std::int64_t> H5Reader::read<std::int64_t>(const std::string&) const;

@@ -4,6 +4,8 @@
 #include <filesystem>
 #include <numeric>
 
+#include "fedhpc/comm/collectives.hpp"
+
 namespace fedhpc::io {
 
 ResultsFile::ResultsFile(const comm::Communicator& comm, std::string path, Mode mode)
@@ -121,11 +123,30 @@ void ResultsFile::write_block(const std::string& path, std::int64_t rows, std::s
                  "H5Dcreate " + path);
   }
   if (rows == 0) return;  // an empty dataset: created, nothing to write
+  // One hyperslab of whole rows per call, at most kMaxWriteBytes per rank and
+  // call (MPI-IO counts are int); every rank makes the same number of calls.
+  constexpr std::size_t kMaxWriteBytes = std::size_t{1} << 30;
   const std::size_t width = std::max<std::size_t>(1, cols);
-  std::vector<std::int64_t> my_rows(values.size() / width);
-  std::iota(my_rows.begin(), my_rows.end(), row_begin);
+  const std::size_t my_rows = values.size() / width;
+  const std::size_t step = std::max<std::size_t>(1, kMaxWriteBytes / (width * sizeof(T)));
+  const auto calls = comm::allreduce_max(
+      *comm_, static_cast<std::int64_t>((my_rows + step - 1) / step));
   try {
-    write_selection(d, h5_type<T>::get(), 0, cols, my_rows, values.data());
+    for (std::int64_t k = 0; k < std::max<std::int64_t>(1, calls); ++k) {
+      const std::size_t b = std::min(my_rows, static_cast<std::size_t>(k) * step);
+      const std::size_t n = std::min(step, my_rows - b);
+      H5Handle fspace(H5Dget_space(d), "H5Dget_space");
+      const hsize_t start[2] = {static_cast<hsize_t>(row_begin) + b, 0};
+      const hsize_t count[2] = {n, width};
+      if (n == 0) h5check(H5Sselect_none(fspace), "H5Sselect_none");
+      else h5check(H5Sselect_hyperslab(fspace, H5S_SELECT_SET, start, nullptr, count, nullptr),
+                   "H5Sselect_hyperslab");
+      const hsize_t mdims[2] = {std::max<hsize_t>(1, n), width};
+      H5Handle mspace(H5Screate_simple(rank, mdims, nullptr), "H5Screate_simple(memory)");
+      if (n == 0) h5check(H5Sselect_none(mspace), "H5Sselect_none");
+      h5check(H5Dwrite(d, h5_type<T>::get(), mspace, fspace, dxpl_, values.data() + b * width),
+              "H5Dwrite");
+    }
   } catch (const IoError& e) {
     throw IoError(std::string(e.what()) + " (" + path + ")");
   }

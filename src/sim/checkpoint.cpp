@@ -1,5 +1,6 @@
 #include "fedhpc/sim/checkpoint.hpp"
 
+#include <algorithm>
 #include <cstring>
 #include <filesystem>
 #include <map>
@@ -28,8 +29,10 @@ std::uint64_t fnv1a(const void* data, std::size_t bytes, std::uint64_t h) {
 
 std::uint64_t checksum(const Checkpoint& c) {
   std::uint64_t h = 0xcbf29ce484222325ULL;
-  const std::int64_t counts[3] = {c.next_round, c.client_rows, c.snapshots};
+  const std::int64_t counts[5] = {c.next_round, c.client_rows, c.snapshots, c.residual_entries,
+                                  c.residual_bytes};
   h = fnv1a(counts, sizeof counts, h);
+  h = fnv1a(c.server_residual.data(), c.server_residual.size() * sizeof(float), h);
   h = fnv1a(c.model.data(), c.model.size() * sizeof(float), h);
   h = fnv1a(c.server_state.data(), c.server_state.size() * sizeof(float), h);
   return fnv1a(c.config_ini.data(), c.config_ini.size(), h);
@@ -87,7 +90,43 @@ void copy_atomically(const std::string& from, const std::string& to) {
 std::string results_copy_path(const std::string& path) { return path + ".results"; }
 
 void write_checkpoint(const comm::Communicator& comm, const std::string& path,
-                      const Checkpoint& c, const std::string& results_part) {
+                      const Checkpoint& ckpt, const std::string& results_part,
+                      const ShardState& shard) {
+  // Client residuals: this rank's stored slots, placed after the lower ranks'.
+  std::vector<std::int64_t> client, size, offset, hash;
+  std::vector<std::uint8_t> blob;
+  if (shard.store) {
+    for (std::size_t s = 0; s < shard.store->slots(); ++s) {
+      if (!shard.store->has(s)) continue;
+      const auto b = shard.store->blob(s);
+      client.push_back(shard.slot_client[s]);
+      size.push_back(static_cast<std::int64_t>(b.size()));
+      hash.push_back(static_cast<std::int64_t>(fnv1a(b.data(), b.size(), 0xcbf29ce484222325ULL)));
+      const auto* p = reinterpret_cast<const std::uint8_t*>(b.data());
+      blob.insert(blob.end(), p, p + b.size());
+    }
+  }
+  const auto np = static_cast<std::size_t>(comm.size()), me = static_cast<std::size_t>(comm.rank());
+  std::vector<std::int64_t> counts(2 * np, 0);
+  counts[2 * me] = static_cast<std::int64_t>(client.size());
+  counts[2 * me + 1] = static_cast<std::int64_t>(blob.size());
+  comm::allreduce(comm, std::span<std::int64_t>(counts), MPI_SUM);
+  std::int64_t first_entry = 0, first_byte = 0;
+  Checkpoint c = ckpt;
+  c.residual_entries = c.residual_bytes = 0;
+  for (std::size_t r = 0; r < np; ++r) {
+    if (r < me) {
+      first_entry += counts[2 * r];
+      first_byte += counts[2 * r + 1];
+    }
+    c.residual_entries += counts[2 * r];
+    c.residual_bytes += counts[2 * r + 1];
+  }
+  for (std::size_t i = 0, at = 0; i < client.size(); ++i) {
+    offset.push_back(first_byte + static_cast<std::int64_t>(at));
+    at += static_cast<std::size_t>(size[i]);
+  }
+
   comm.barrier();  // every rank's flush is complete before rank 0 copies
   on_root(comm, [&] { copy_atomically(results_part, results_copy_path(path)); });
   io::ResultsFile f(comm, path);
@@ -98,6 +137,8 @@ void write_checkpoint(const comm::Communicator& comm, const std::string& path,
   f.set_attribute("/", "client_rows", c.client_rows);
   f.set_attribute("/", "snapshots", c.snapshots);
   f.set_attribute("/", "elapsed_seconds", c.elapsed_seconds);
+  f.set_attribute("/", "residual_entries", c.residual_entries);
+  f.set_attribute("/", "residual_bytes", c.residual_bytes);
   f.set_attribute("/", "checksum", static_cast<std::int64_t>(checksum(c)));
   // Replicated state: each rank writes a contiguous slice.
   auto slice = [&](const std::string& name, const std::vector<float>& v) {
@@ -109,6 +150,13 @@ void write_checkpoint(const comm::Communicator& comm, const std::string& path,
   };
   slice("/model", c.model);
   slice("/server_state", c.server_state);
+  slice("/server_residual", c.server_residual);
+  f.create_group("/residual");
+  f.write_block<std::int64_t>("/residual/client", c.residual_entries, 0, first_entry, client);
+  f.write_block<std::int64_t>("/residual/size", c.residual_entries, 0, first_entry, size);
+  f.write_block<std::int64_t>("/residual/offset", c.residual_entries, 0, first_entry, offset);
+  f.write_block<std::int64_t>("/residual/hash", c.residual_entries, 0, first_entry, hash);
+  f.write_block<std::uint8_t>("/residual/blob", c.residual_bytes, 0, first_byte, blob);
   f.commit();
   } catch (const AgreedIoError&) {
     throw;
@@ -134,6 +182,9 @@ Checkpoint read_checkpoint(const std::string& path, const std::string& config_in
     c.elapsed_seconds = r.double_attribute("/", "elapsed_seconds");
     c.model = r.read<float>("/model");
     c.server_state = r.read<float>("/server_state");
+    c.server_residual = r.read<float>("/server_residual");
+    c.residual_entries = r.int_attribute("/", "residual_entries");
+    c.residual_bytes = r.int_attribute("/", "residual_bytes");
     if (static_cast<std::uint64_t>(r.int_attribute("/", "checksum")) != checksum(c))
       throw IoError("checksum mismatch");
     // The results copy must hold at least the rows the state refers to (a run
@@ -159,6 +210,52 @@ Checkpoint read_checkpoint(const std::string& path, const std::string& config_in
                                (diff.empty() ? std::string("unknown keys differ") : diff));
   }
   return c;
+}
+
+void read_shard_state(const std::string& path, std::span<const std::int32_t> slot_of,
+                      compress::ResidualStore& store) {
+  try {
+    io::H5Reader r(path);
+    const auto client = r.read<std::int64_t>("/residual/client");
+    const auto size = r.read<std::int64_t>("/residual/size");
+    const auto offset = r.read<std::int64_t>("/residual/offset");
+    const auto hash = r.read<std::int64_t>("/residual/hash");
+    const std::int64_t total = r.int_attribute("/", "residual_bytes");
+    if (size.size() != client.size() || offset.size() != client.size() || hash.size() != client.size())
+      throw IoError("residual index datasets differ in length");
+    // This rank's entries in file order; adjacent ones are read in one go.
+    std::vector<std::size_t> mine;
+    for (std::size_t i = 0; i < client.size(); ++i) {
+      if (client[i] < 0 || static_cast<std::size_t>(client[i]) >= slot_of.size() || size[i] < 0 ||
+          offset[i] < 0 || offset[i] + size[i] > total)
+        throw IoError("residual entry " + std::to_string(i) + " is out of range");
+      if (slot_of[static_cast<std::size_t>(client[i])] >= 0) mine.push_back(i);
+    }
+    std::sort(mine.begin(), mine.end(), [&](std::size_t a, std::size_t b) { return offset[a] < offset[b]; });
+    constexpr std::int64_t kMaxRun = std::int64_t{1} << 28;  // bytes read at a time
+    std::vector<std::uint8_t> buf;
+    for (std::size_t i = 0; i < mine.size();) {
+      std::size_t j = i + 1;
+      std::int64_t end = offset[mine[i]] + size[mine[i]];
+      while (j < mine.size() && offset[mine[j]] == end && end - offset[mine[i]] < kMaxRun)
+        end += size[mine[j++]];
+      const std::int64_t begin = offset[mine[i]];
+      buf.resize(static_cast<std::size_t>(end - begin));
+      r.read_range<std::uint8_t>("/residual/blob", begin, buf);
+      for (; i < j; ++i) {
+        const std::size_t e = mine[i];
+        const auto* p = reinterpret_cast<const std::byte*>(buf.data() + (offset[e] - begin));
+        const auto n = static_cast<std::size_t>(size[e]);
+        if (static_cast<std::int64_t>(fnv1a(p, n, 0xcbf29ce484222325ULL)) != hash[e])
+          throw IoError("residual of client " + std::to_string(client[e]) + ": checksum mismatch");
+        store.set_blob(static_cast<std::size_t>(slot_of[static_cast<std::size_t>(client[e])]),
+                       std::span<const std::byte>(p, n));
+      }
+    }
+  } catch (const Error& e) {
+    throw ConfigError("run.checkpoint", "'" + path + "' is not a usable checkpoint (" + e.what() +
+                                            "); it was left untouched");
+  }
 }
 
 void restore_results(const comm::Communicator& comm, const std::string& path,

@@ -58,15 +58,21 @@ Recorder::Recorder(const comm::Communicator& comm, const std::string& path, cons
   series<double>("/execution/wall_seconds", Axis::kRound, 0, 1);
   series<double>("/execution/round_seconds", Axis::kRound, 0, 1);
   series<std::int32_t>("/execution/client_row_rank", Axis::kClientRow, 0, k);
+  series<std::int32_t>("/execution/aggregate_path", Axis::kRound, 0, 1);
+  for (const char* name : {"gathered_nnz", "mpi_bytes_sent", "mpi_bytes_received", "rss_bytes",
+                           "peak_rss_bytes"})
+    series<std::int64_t>(std::string("/execution/") + name, Axis::kRound, 0, 1);
   for (const char* name : {"round", "clients_sampled", "clients_completed", "clients_dropped",
                            "clients_over_budget", "clients_diverged", "bytes_up", "bytes_down",
-                           "examples", "peak_memory_max", "param_memory_bytes"})
+                           "examples", "peak_memory_max", "param_memory_bytes",
+                           "residual_bytes", "stateful_clients", "server_update_bytes"})
     series<std::int64_t>(std::string("/rounds/") + name, Axis::kRound, 0, 1);
   for (const char* name :
        {"test_accuracy", "test_loss", "train_loss", "flops", "density", "param_memory_ratio"})
     series<double>(std::string("/rounds/") + name, Axis::kRound, 0, 1);
   for (const char* name : {"round", "client_id", "num_samples", "steps", "bytes_up", "bytes_down",
-                           "peak_memory_bytes", "param_memory_bytes", "memory_budget_bytes"})
+                           "peak_memory_bytes", "param_memory_bytes", "memory_budget_bytes",
+                           "residual_bytes"})
     series<std::int64_t>(std::string("/clients/") + name, Axis::kClientRow, 0, k);
   series<std::int32_t>("/clients/status", Axis::kClientRow, 0, k);
   series<std::int32_t>("/clients/over_budget", Axis::kClientRow, 0, k);
@@ -112,8 +118,9 @@ void Recorder::write_round(const RoundRecord& r, std::int64_t sampled,
   const bool root = comm_->rank() == 0;
   const std::span<const std::int64_t> row0 = root ? std::span<const std::int64_t>(&zero, 1)
                                                   : std::span<const std::int64_t>();
-  auto put_i = [&](const char* name, std::int64_t v) {
-    file_.append<std::int64_t>(std::string("/rounds/") + name, 1, row0, {&v, root ? 1u : 0u});
+  auto put_i = [&](const std::string& name, std::int64_t v) {
+    const std::string path = name[0] == '/' ? name : "/rounds/" + name;
+    file_.append<std::int64_t>(path, 1, row0, {&v, root ? 1u : 0u});
   };
   auto put_d = [&](const std::string& path, double v) {
     file_.append<double>(path, 1, row0, {&v, root ? 1u : 0u});
@@ -129,6 +136,16 @@ void Recorder::write_round(const RoundRecord& r, std::int64_t sampled,
   put_i("examples", r.examples);
   put_i("peak_memory_max", r.peak_memory_max);
   put_i("param_memory_bytes", r.param_memory_bytes);
+  put_i("residual_bytes", r.residual_bytes);
+  put_i("stateful_clients", r.stateful_clients);
+  put_i("server_update_bytes", r.server_update_bytes);
+  file_.append<std::int32_t>("/execution/aggregate_path", 1, row0,
+                             {&r.aggregate_path, root ? 1u : 0u});
+  put_i("/execution/gathered_nnz", r.gathered_nnz);
+  put_i("/execution/mpi_bytes_sent", r.mpi_bytes_sent);
+  put_i("/execution/mpi_bytes_received", r.mpi_bytes_received);
+  put_i("/execution/rss_bytes", r.rss_bytes);
+  put_i("/execution/peak_rss_bytes", r.peak_rss_bytes);
   put_d("/rounds/test_accuracy", r.test_accuracy);
   put_d("/rounds/test_loss", r.test_loss);
   put_d("/rounds/train_loss", r.train_loss);
@@ -152,6 +169,7 @@ void Recorder::write_round(const RoundRecord& r, std::int64_t sampled,
   put_ci("peak_memory_bytes", [](const ClientRecord& c) { return c.peak_memory_bytes; });
   put_ci("param_memory_bytes", [](const ClientRecord& c) { return c.param_memory_bytes; });
   put_ci("memory_budget_bytes", [](const ClientRecord& c) { return c.memory_budget_bytes; });
+  put_ci("residual_bytes", [](const ClientRecord& c) { return c.residual_bytes; });
   file_.append<std::int32_t>("/clients/status", sampled, my_rows,
                              column<std::int32_t>(mine, [](const ClientRecord& c) { return c.status; }));
   file_.append<std::int32_t>("/clients/over_budget", sampled, my_rows,

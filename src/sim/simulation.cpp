@@ -3,10 +3,13 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <cstring>
 #include <limits>
 #include <sstream>
 
+#include "fedhpc/comm/collectives.hpp"
 #include "fedhpc/core/error.hpp"
+#include "fedhpc/core/process_memory.hpp"
 #include "fedhpc/core/stop_signal.hpp"
 #include "fedhpc/core/timer.hpp"
 #include "fedhpc/sim/memory_budget.hpp"
@@ -36,11 +39,61 @@ std::unique_ptr<compress::UpdateCodec> make_uplink(const UplinkSection& u) {
   spec.levels = u.levels;
   spec.bucket_size = static_cast<std::size_t>(u.bucket_size);
   spec.bits = u.bits;
+  // Error feedback needs a contractive compressor: rand-k then sends its kept
+  // values unscaled (scaled by n/k the residual would grow without bound).
+  spec.unbiased = u.error_feedback == ErrorFeedback::kNone;
   return compress::make_update_codec(spec);
 }
 
 // Tail of the round accumulator, after the P model entries.
-enum Tail : std::size_t { kWeight, kLossSum, kExamples, kBytesUp, kDiverged, kStop, kTailSize };
+enum Tail : std::size_t {
+  kWeight, kLossSum, kExamples, kBytesUp, kDiverged, kStop, kResidualBytes, kStateful, kTailSize
+};
+
+/// The [uplink] residual storage as a residual-store spec.
+compress::ResidualSpec residual_spec(const UplinkSection& u) {
+  using F = compress::ResidualForm;
+  compress::ResidualSpec spec;
+  switch (u.residual) {
+    case ResidualStorage::kFp32: spec.form = F::kFp32; break;
+    case ResidualStorage::kFp16: spec.form = F::kFp16; break;
+    case ResidualStorage::kInt8: spec.form = F::kInt8; break;
+    case ResidualStorage::kSparse: spec.form = F::kSparse; break;
+  }
+  spec.sparse_ratio = u.residual_ratio;
+  spec.int8_block = static_cast<std::size_t>(u.residual_block);
+  return spec;
+}
+
+/// The aggregation path of a run: [aggregate] path, or for auto the one that
+/// suits the uplink payload (sparse messages: sparse; integer codes: quantized).
+comm::AggregatePath choose_path(const RunConfig& c) {
+  using P = comm::AggregatePath;
+  switch (c.aggregate.path) {
+    case AggregatePathChoice::kDense: return P::kDense;
+    case AggregatePathChoice::kSparse: return P::kSparse;
+    case AggregatePathChoice::kQuantized: return P::kQuantized;
+    case AggregatePathChoice::kAuto: break;
+  }
+  switch (c.uplink.codec) {
+    case UplinkCodec::kTopK:
+    case UplinkCodec::kThresholdTopK:
+    case UplinkCodec::kRandK: return P::kSparse;
+    case UplinkCodec::kQsgd:
+    case UplinkCodec::kUniform:
+    case UplinkCodec::kSign: return P::kQuantized;
+    case UplinkCodec::kNone:
+    case UplinkCodec::kFp16: break;
+  }
+  return P::kDense;
+}
+
+bool client_feedback(const UplinkSection& u) {
+  return u.error_feedback == ErrorFeedback::kClient || u.error_feedback == ErrorFeedback::kBoth;
+}
+bool server_feedback_on(const UplinkSection& u) {
+  return u.error_feedback == ErrorFeedback::kServer || u.error_feedback == ErrorFeedback::kBoth;
+}
 
 std::string describe_layout(const model::ParamLayout& layout) {
   std::ostringstream s;
@@ -111,7 +164,22 @@ Simulation::Simulation(const RunConfig& cfg, std::string effective_ini,
   acc_.resize(P + kTailSize);
   delta_.resize(P);
   uplink_ = make_uplink(cfg_.uplink);
+  path_ = choose_path(cfg_);
   if (uplink_) update_.resize(P);
+  if (uplink_ || path_ == comm::AggregatePath::kQuantized) decoded_.resize(P);
+  if (path_ == comm::AggregatePath::kSparse) touched_.assign(P, 0);
+  if (path_ == comm::AggregatePath::kQuantized) codes_.resize(P);
+  slot_of_.assign(static_cast<std::size_t>(n), -1);
+  for (int c : mine) {
+    slot_of_[static_cast<std::size_t>(c)] = static_cast<std::int32_t>(slot_client_.size());
+    slot_client_.push_back(c);
+  }
+  if (client_feedback(cfg_.uplink)) {
+    const compress::ResidualSpec spec = residual_spec(cfg_.uplink);
+    residuals_ = std::make_unique<compress::ResidualStore>(spec, P, mine.size());
+    state_bytes_ = compress::residual_bytes(spec, P, compress::kept_count(P, spec.sparse_ratio));
+  }
+  if (server_feedback_on(cfg_.uplink)) server_residual_.assign(P, 0.0f);
 
   if (resume_) {
     Checkpoint ck = read_checkpoint(cfg_.run.checkpoint_path(), effective_ini_);
@@ -122,7 +190,12 @@ Simulation::Simulation(const RunConfig& cfg, std::string effective_ini,
     if (ck.next_round >= cfg_.server.rounds)
       throw ConfigError("run.checkpoint", "'" + cfg_.run.checkpoint_path() +
                                               "' is at the last round already: nothing to resume");
+    if (ck.server_residual.size() != server_residual_.size())
+      throw ConfigError("run.checkpoint", "'" + cfg_.run.checkpoint_path() +
+                                              "' holds server error-feedback state of another size");
     model_ = std::move(ck.model);
+    server_residual_ = std::move(ck.server_residual);
+    if (residuals_) read_shard_state(cfg_.run.checkpoint_path(), slot_of_, *residuals_);
     std::copy(ck.server_state.begin(), ck.server_state.end(), state.begin());
     start_round_ = ck.next_round;
     client_rows_ = ck.client_rows;
@@ -137,26 +210,163 @@ bool Simulation::add_update(int round, int client, std::int64_t weight, std::int
   const std::size_t P = model_.size();
   if (!uplink_) {
     // The client's model (or its stored form) is sent; the update is exact in double.
+    bytes_up = trainer_->uplink_bytes();
     for (std::size_t j = 0; j < P; ++j)
       if (!comm::fits_fixed(static_cast<double>(local_[j]) - model_[j])) return false;
+    if (path_ == comm::AggregatePath::kQuantized) {
+      for (std::size_t j = 0; j < P; ++j) decoded_[j] = local_[j] - model_[j];
+      return accumulate(client, weight);
+    }
     for (std::size_t j = 0; j < P; ++j)
       acc_[j] += weight * comm::to_fixed(static_cast<double>(local_[j]) - static_cast<double>(model_[j]));
-    bytes_up = trainer_->uplink_bytes();
+    if (path_ == comm::AggregatePath::kSparse)
+      for (std::size_t j = 0; j < P; ++j)
+        if (local_[j] != model_[j] && !touched_[j]) {
+          touched_[j] = 1;
+          support_.push_back(static_cast<std::uint32_t>(j));
+        }
     return true;
   }
-  // The update goes through the uplink codec (keyed stream); the server adds what it decodes.
+  // The update (plus the client's residual) goes through the uplink codec
+  // (keyed stream); the server adds what it decodes; the rest is the new residual.
   for (std::size_t j = 0; j < P; ++j) {
     update_[j] = local_[j] - model_[j];
     if (!comm::fits_fixed(update_[j])) return false;
   }
+  const std::size_t slot = residuals_ ? static_cast<std::size_t>(slot_of_[static_cast<std::size_t>(client)]) : 0;
+  if (residuals_) {
+    residuals_->add_to(slot, update_);
+    for (std::size_t j = 0; j < P; ++j)
+      if (!comm::fits_fixed(update_[j])) return false;
+  }
   Rng rng(cfg_.run.seed, Purpose::kUplink, static_cast<std::uint64_t>(round),
           static_cast<std::uint64_t>(client));
   bytes_up = static_cast<std::int64_t>(uplink_->encode(update_, rng, message_));
-  uplink_->decode(message_, update_);
+  uplink_->decode(message_, decoded_);
   for (std::size_t j = 0; j < P; ++j)
-    if (!comm::fits_fixed(update_[j])) return false;
-  for (std::size_t j = 0; j < P; ++j) acc_[j] += weight * comm::to_fixed(update_[j]);
+    if (!comm::fits_fixed(decoded_[j])) return false;
+  if (residuals_) {
+    for (std::size_t j = 0; j < P; ++j) update_[j] -= decoded_[j];
+    Rng rr(cfg_.run.seed, Purpose::kResidual, static_cast<std::uint64_t>(round),
+           static_cast<std::uint64_t>(client));
+    residuals_->store(slot, update_, rr);
+  }
+  return accumulate(client, weight);
+}
+
+bool Simulation::accumulate(int client, std::int64_t weight) {
+  const std::size_t P = model_.size();
+  switch (path_) {
+    case comm::AggregatePath::kDense:
+      for (std::size_t j = 0; j < P; ++j) acc_[j] += weight * comm::to_fixed(decoded_[j]);
+      break;
+    case comm::AggregatePath::kSparse:
+      for (std::size_t j = 0; j < P; ++j) {
+        if (decoded_[j] == 0.0f) continue;
+        acc_[j] += weight * comm::to_fixed(decoded_[j]);
+        if (!touched_[j]) {
+          touched_[j] = 1;
+          support_.push_back(static_cast<std::uint32_t>(j));
+        }
+      }
+      break;
+    case comm::AggregatePath::kQuantized: {
+      // Kept (compressed) until the ranks agree on the grid: see aggregate().
+      if (pending_count_ == pending_.size()) pending_.emplace_back();
+      Pending& p = pending_[pending_count_++];
+      p.client = client;
+      p.weight = weight;
+      if (uplink_) {
+        p.msg.kind = message_.kind;
+        p.msg.n = message_.n;
+        p.msg.kept = message_.kept;
+        p.msg.bitmask = message_.bitmask;
+        p.msg.bytes.assign(message_.bytes.begin(), message_.bytes.end());
+      } else {
+        p.msg.n = P;
+        p.msg.bytes.resize(P * sizeof(float));
+        std::memcpy(p.msg.bytes.data(), decoded_.data(), P * sizeof(float));
+      }
+      const double w = static_cast<double>(weight);
+      for (std::size_t j = 0; j < P; ++j) pending_max_ = std::max(pending_max_, std::fabs(w * decoded_[j]));
+      break;
+    }
+  }
   return true;
+}
+
+comm::AggregateStats Simulation::aggregate(int round, std::int64_t sampled) {
+  const std::size_t P = model_.size();
+  const std::span<comm::Fixed> all(acc_);
+  comm::AggregateStats st;
+  double scale = 0.0;
+  if (path_ == comm::AggregatePath::kDense) {
+    st = comm::sum_dense(*comm_, all);  // model and tail in one call
+  } else {
+    const auto tail = all.subspan(P);
+    comm::allreduce_exact(*comm_, tail);
+    const auto tail_bytes = static_cast<std::int64_t>(tail.size_bytes());
+    if (path_ == comm::AggregatePath::kSparse) {
+      std::sort(support_.begin(), support_.end());
+      st = comm::sum_sparse(*comm_, all.first(P), support_, cfg_.aggregate.dense_threshold,
+                           sparse_scratch_);
+      for (const auto j : support_) touched_[j] = 0;
+      support_.clear();
+    } else {
+      // Shared grid: scale = (max over all messages of |w x|) / L with
+      // L = floor((2^31 - 1) / sampled), so no int32 sum can overflow; each
+      // message is rounded onto it stochastically (keyed, unbiased).
+      st.path = comm::AggregatePath::kQuantized;
+      const double gmax = comm::agree_max(*comm_, pending_max_, &st);
+      const double levels = static_cast<double>(std::numeric_limits<std::int32_t>::max() /
+                                                std::max<std::int64_t>(1, sampled));
+      scale = gmax > 0.0 ? gmax / levels : 0.0;
+      std::fill(codes_.begin(), codes_.end(), 0);
+      for (std::size_t i = 0; i < pending_count_ && scale > 0.0; ++i) {
+        const Pending& p = pending_[i];
+        if (uplink_) uplink_->decode(p.msg, decoded_);
+        else std::memcpy(decoded_.data(), p.msg.bytes.data(), P * sizeof(float));
+        Rng rng(cfg_.run.seed, Purpose::kAggregate, static_cast<std::uint64_t>(round),
+                static_cast<std::uint64_t>(p.client));
+        const double f = static_cast<double>(p.weight) / scale;
+        for (std::size_t j = 0; j < P; ++j) {
+          const double y = f * decoded_[j];
+          const double lo = std::floor(y);
+          codes_[j] += static_cast<std::int32_t>(lo) + (rng.uniform() < y - lo ? 1 : 0);
+        }
+      }
+      const comm::AggregateStats q = comm::sum_codes(*comm_, codes_);
+      st.bytes_sent += q.bytes_sent;
+      st.bytes_received += q.bytes_received;
+      pending_count_ = 0;
+      pending_max_ = 0.0;
+    }
+    st.bytes_sent += tail_bytes;
+    st.bytes_received += tail_bytes;
+  }
+  const auto weight = static_cast<std::int64_t>(acc_[P + kWeight]);
+  if (weight > 0) {
+    const double inv = 1.0 / static_cast<double>(weight);
+    if (path_ == comm::AggregatePath::kQuantized)
+      for (std::size_t j = 0; j < P; ++j) delta_[j] = static_cast<double>(codes_[j]) * scale * inv;
+    else
+      for (std::size_t j = 0; j < P; ++j) delta_[j] = comm::from_fixed(acc_[j]) * inv;
+  }
+  return st;
+}
+
+std::int64_t Simulation::server_feedback(int round) {
+  const std::size_t P = model_.size();
+  for (std::size_t j = 0; j < P; ++j) update_[j] = static_cast<float>(delta_[j]) + server_residual_[j];
+  Rng rng(cfg_.run.seed, Purpose::kUplink, static_cast<std::uint64_t>(round),
+          std::numeric_limits<std::uint64_t>::max());
+  const auto bytes = static_cast<std::int64_t>(uplink_->encode(update_, rng, message_));
+  uplink_->decode(message_, decoded_);
+  for (std::size_t j = 0; j < P; ++j) {
+    server_residual_[j] = update_[j] - decoded_[j];
+    delta_[j] = decoded_[j];
+  }
+  return bytes;
 }
 
 RoundRecord Simulation::run_round(int round, std::vector<std::int64_t>& my_rows,
@@ -184,7 +394,8 @@ RoundRecord Simulation::run_round(int round, std::vector<std::int64_t>& my_rows,
   for (std::size_t i = 0; i < sampled.size(); ++i) {
     const int c = sampled[i];
     const std::int64_t n = data_->num_samples(c);
-    const MemoryBreakdown mem = trainer_->peak_memory(n);
+    MemoryBreakdown mem = trainer_->peak_memory(n);
+    mem.state = state_bytes_;
     const auto budget = budget_[static_cast<std::size_t>(c)];
     const bool over = mem.total() > budget;
     const bool dropped = drops_out(cfg_.run.seed, round, c, cfg_.client.dropout);
@@ -232,12 +443,18 @@ RoundRecord Simulation::run_round(int round, std::vector<std::int64_t>& my_rows,
       cr.flops = client_flops;
     }
     cr.status = static_cast<std::int32_t>(status);
+    if (residuals_) cr.residual_bytes = static_cast<std::int64_t>(
+        residuals_->bytes(static_cast<std::size_t>(slot_of_[static_cast<std::size_t>(c)])));
     my_rows.push_back(static_cast<std::int64_t>(i));
     mine.push_back(cr);
   }
 
   acc_[P + kStop] = stop_requested() ? 1 : 0;
-  comm::allreduce_exact(*comm_, acc_);
+  if (residuals_) {
+    acc_[P + kResidualBytes] = static_cast<comm::Fixed>(residuals_->total_bytes());
+    acc_[P + kStateful] = static_cast<comm::Fixed>(residuals_->stored_slots());
+  }
+  const comm::AggregateStats st = aggregate(round, rec.clients_sampled);
   stop_ = acc_[P + kStop] > 0;
 
   const auto weight = static_cast<std::int64_t>(acc_[P + kWeight]);
@@ -245,13 +462,25 @@ RoundRecord Simulation::run_round(int round, std::vector<std::int64_t>& my_rows,
   rec.clients_completed = trained - rec.clients_diverged;
   rec.examples = static_cast<std::int64_t>(acc_[P + kExamples]);
   rec.bytes_up = static_cast<std::int64_t>(acc_[P + kBytesUp]);
+  rec.residual_bytes = static_cast<std::int64_t>(acc_[P + kResidualBytes]);
+  rec.stateful_clients = static_cast<std::int64_t>(acc_[P + kStateful]);
   rec.train_loss = rec.examples > 0 ? comm::from_fixed(acc_[P + kLossSum]) / static_cast<double>(rec.examples)
                                     : std::numeric_limits<double>::quiet_NaN();
   if (weight > 0) {
-    const double inv = 1.0 / static_cast<double>(weight);
-    for (std::size_t j = 0; j < P; ++j) delta_[j] = comm::from_fixed(acc_[j]) * inv;
+    if (!server_residual_.empty()) rec.server_update_bytes = server_feedback(round);
     server_->step(model_, delta_);
   }
+  // Execution figures, summed over ranks (one small extra reduction).
+  std::int64_t exec[4] = {st.bytes_sent, st.bytes_received,
+                          static_cast<std::int64_t>(current_rss_bytes()),
+                          static_cast<std::int64_t>(peak_rss_bytes())};
+  comm::allreduce(*comm_, std::span<std::int64_t>(exec), MPI_SUM);
+  rec.aggregate_path = static_cast<std::int32_t>(st.path);
+  rec.gathered_nnz = st.gathered_nnz;
+  rec.mpi_bytes_sent = exec[0];
+  rec.mpi_bytes_received = exec[1];
+  rec.rss_bytes = exec[2];
+  rec.peak_rss_bytes = exec[3];
   return rec;
 }
 
@@ -285,9 +514,11 @@ void Simulation::checkpoint(Recorder& recorder, std::int64_t next_round, double 
   ck.snapshots = snapshots_;
   ck.elapsed_seconds = elapsed;
   ck.model = model_;
+  ck.server_residual = server_residual_;
   const auto state = server_->state();
   ck.server_state.assign(state.begin(), state.end());
-  write_checkpoint(*comm_, cfg_.run.checkpoint_path(), ck, recorder.part_path());
+  const ShardState shard{residuals_.get(), slot_client_};
+  write_checkpoint(*comm_, cfg_.run.checkpoint_path(), ck, recorder.part_path(), shard);
 }
 
 Simulation::Outcome Simulation::run() {

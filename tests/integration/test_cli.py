@@ -177,6 +177,107 @@ class Output(Tmp):
             self.assertIn("[server]", p.stdout)
 
 
+class Uplink(Tmp):
+    """Error feedback, residual storage and the aggregation paths (issue 4)."""
+    P = 784 * 32 + 32 + 32 * 10 + 10
+
+    def test_error_feedback_runs_identical_at_np_1_2_4(self):
+        for name, extra in (
+                ("topk_ef_int8", ["--uplink.codec", "topk", "--uplink.ratio", "0.02",
+                                  "--uplink.error_feedback", "client", "--uplink.residual", "int8"]),
+                ("qsgd_ef_both", ["--uplink.codec", "qsgd", "--uplink.levels", "7",
+                                  "--uplink.error_feedback", "both", "--uplink.residual", "fp16"]),
+                ("randk_sparse_resid", ["--uplink.codec", "randk", "--uplink.ratio", "0.05",
+                                        "--uplink.error_feedback", "client",
+                                        "--uplink.residual", "sparse"])):
+            outs = []
+            for n in (1, 2, 4):
+                o = self.out(f"{name}{n}.h5")
+                run(TINY + extra + ["--run.output", o], np_=n)
+                outs.append(o)
+            for o in outs[1:]:
+                d = h5diff(outs[0], o)
+                self.assertEqual(d.returncode, 0, name + d.stdout + d.stderr)
+
+    def test_residual_memory_recorded_per_client_and_in_total(self):
+        P = self.P
+        for form, per_client in (("fp32", 4 * P), ("fp16", 2 * P),
+                                 ("int8", P + 4 * ((P + 255) // 256)), ("sparse", None)):
+            o = self.out(f"{form}.h5")
+            run(TINY + ["--uplink.codec", "topk", "--uplink.ratio", "0.01",
+                        "--uplink.error_feedback", "client", "--uplink.residual", form,
+                        "--run.output", o], np_=2)
+            with h5py.File(o) as f:
+                c, r = f["/clients"], f["/rounds"]
+                done = c["status"][:] == 0
+                rb = c["residual_bytes"][:]
+                if per_client:
+                    np.testing.assert_array_equal(rb[done], per_client, form)
+                else:  # the 10 % largest entries: 4 + 8k bytes
+                    self.assertTrue(np.all(rb[done] <= 4 + 8 * round(0.1 * P)), form)
+                    self.assertTrue(np.all(rb[done] > 0), form)
+                # Every client trained so far holds state; the total is their sum.
+                ids = c["client_id"][:]
+                rounds = c["round"][:]
+                for t in range(3):
+                    seen = np.unique(ids[(rounds <= t) & done])
+                    self.assertEqual(r["stateful_clients"][t], len(seen), form)
+                last = {}
+                for i in np.flatnonzero(done):
+                    last[ids[i]] = rb[i]
+                self.assertEqual(r["residual_bytes"][-1], sum(last.values()), form)
+
+    def test_sparse_and_dense_paths_give_identical_results(self):
+        a, b = self.out("dense.h5"), self.out("sparse.h5")
+        topk = TINY + ["--uplink.codec", "topk", "--uplink.ratio", "0.01",
+                       "--uplink.error_feedback", "client"]
+        run(topk + ["--aggregate.path", "dense", "--run.output", a], np_=2)
+        run(topk + ["--aggregate.path", "sparse", "--run.output", b], np_=2)
+        for group in ("/rounds", "/clients", "/model"):  # the config attribute differs
+            d = subprocess.run([H5DIFF, a, b, group], capture_output=True, text=True)
+            self.assertEqual(d.returncode, 0, group + d.stdout + d.stderr)
+        with h5py.File(a) as fa, h5py.File(b) as fb:
+            self.assertTrue(np.all(fa["/execution/aggregate_path"][:] == 0))
+            self.assertTrue(np.all(fb["/execution/aggregate_path"][:] == 1))
+            nnz = fb["/execution/gathered_nnz"][:]
+            # 8 clients x 1 % of P, some overlap within a rank
+            self.assertTrue(np.all((nnz > 0) & (nnz <= 8 * round(0.01 * self.P))), nnz)
+            self.assertTrue(np.all(fb["/execution/mpi_bytes_sent"][:] <
+                                   fa["/execution/mpi_bytes_sent"][:] / 10))
+
+    def test_sparse_path_switches_to_dense_when_support_is_large(self):
+        o = self.out("wide.h5")
+        run(TINY + ["--uplink.codec", "topk", "--uplink.ratio", "0.5", "--run.output", o], np_=2)
+        with h5py.File(o) as f:
+            self.assertTrue(np.all(f["/execution/aggregate_path"][:] == 0))
+            self.assertTrue(np.all(f["/execution/gathered_nnz"][:] > 0.5 * self.P))
+
+    def test_quantized_path_is_within_its_bound_of_dense(self):
+        a, b = self.out("dense.h5"), self.out("quant.h5")
+        one = [a if a != "3" else "1" for a in TINY]  # one round
+        self.assertIn("1", one)
+        qsgd = one + ["--uplink.codec", "qsgd", "--run.snapshot_every", "1"]
+        run(qsgd + ["--aggregate.path", "dense", "--run.output", a], np_=2)
+        run(qsgd + ["--run.output", b], np_=2)  # auto: quantized for qsgd
+        with h5py.File(a) as fa, h5py.File(b) as fb:
+            self.assertTrue(np.all(fb["/execution/aggregate_path"][:] == 2))
+            ma, mb = fa["/model/params"][0], fb["/model/params"][0]
+            self.assertFalse(np.array_equal(ma, mb))
+            # One round of FedAvg (lr 1): the models differ by the mean of the
+            # per-client grid errors, each below scale = max|w x| / floor((2^31-1)/8).
+            self.assertLess(np.max(np.abs(ma - mb)), 1e-6)
+            self.assertLess(fb["/execution/mpi_bytes_sent"][0], fa["/execution/mpi_bytes_sent"][0] / 3)
+
+    def test_server_error_feedback_compresses_the_global_update(self):
+        o = self.out("server.h5")
+        run(TINY + ["--uplink.codec", "topk", "--uplink.ratio", "0.01",
+                    "--uplink.error_feedback", "server", "--run.output", o], np_=2)
+        with h5py.File(o) as f:
+            b = f["/rounds/server_update_bytes"][:]
+            self.assertTrue(np.all((b > 0) & (b < 0.05 * 4 * self.P)), b)
+            self.assertTrue(np.all(f["/rounds/residual_bytes"][:] == 0))
+
+
 class BadInput(Tmp):
     def expect_usage_error(self, args, needle, np_=2):
         o = self.out("never.h5")
@@ -225,6 +326,14 @@ class BadInput(Tmp):
         self.assertEqual(p.returncode, 2)
         self.assertIn("run.output", p.stderr)
         self.assertEqual(os.listdir(self.dir), [])
+
+    def test_error_feedback_needs_a_codec(self):
+        self.expect_usage_error(TINY + ["--uplink.error_feedback", "client"], "uplink.error_feedback")
+        self.expect_usage_error(TINY + ["--uplink.codec", "topk", "--uplink.residual", "int4"],
+                                "uplink.residual")
+        self.expect_usage_error(TINY + ["--aggregate.path", "ring"], "aggregate.path")
+        self.expect_usage_error(TINY + ["--aggregate.dense_threshold", "-1"], "aggregate.dense_threshold")
+        self.expect_usage_error(TINY + ["--uplink.residual_ratio", "0"], "uplink.residual_ratio")
 
     def test_uplink_with_encoded_model_uplink_is_rejected(self):
         self.expect_usage_error(TINY + ["--uplink.codec", "topk", "--storage.codec", "int"],
@@ -392,6 +501,35 @@ class Checkpoint(Tmp):
         p.communicate()
         self.assertTrue(os.path.exists(o + ".ckpt"))
         self.resume_and_compare(o, 2)
+
+    def test_error_feedback_state_resumes_at_other_rank_counts(self):
+        ef = ["--uplink.codec", "topk", "--uplink.ratio", "0.05", "--uplink.error_feedback", "both",
+              "--uplink.residual", "int8"]
+        ref = self.out("ef_ref.h5")
+        run(LONG + ef + ["--run.progress", "false", "--run.output", ref], np_=2)
+        for np_resume in (4, 1):
+            o = self.out(f"ef{np_resume}.h5")
+            p = self.start(o, extra=ef)
+            os.kill(p.pid, signal.SIGUSR1)
+            code, err = self.finish(p)
+            self.assertEqual(code, 3, err)
+            with h5py.File(o + ".ckpt") as f:
+                n = int(f.attrs["residual_entries"])
+                self.assertGreater(n, 8)
+                self.assertEqual(f["/residual/blob"].shape[0], int(f.attrs["residual_bytes"]))
+                self.assertTrue(np.any(f["/server_residual"][:] != 0))
+            if np_resume == 1:
+                # A flipped residual byte is caught by its checksum, nothing is changed.
+                with h5py.File(o + ".ckpt", "r+") as f:
+                    f["/residual/blob"][100] ^= 0xFF
+                q = run(LONG + ef + ["--run.output", o, "--resume"], np_=1, check=False)
+                self.assertEqual(q.returncode, 2, q.stderr)
+                self.assertIn("checksum mismatch", q.stderr)
+                with h5py.File(o + ".ckpt", "r+") as f:
+                    f["/residual/blob"][100] ^= 0xFF
+            run(LONG + ef + ["--run.progress", "false", "--run.output", o, "--resume"], np_=np_resume)
+            d = h5diff(ref, o)
+            self.assertEqual(d.returncode, 0, d.stdout + d.stderr)
 
     def test_refusals_leave_checkpoint_untouched(self):
         o = self.out("bad.h5")

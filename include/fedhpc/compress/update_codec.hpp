@@ -19,7 +19,8 @@
 ///               then n codes (level << 1 | sign), level in       c = 1 + bit_width(s)
 ///               0..s drawn stochastically from |x|/norm*s, so E[decoded] = x
 ///   top-k       S(n, k) + V(k)
-///   rand-k      S(n, k) + V(k)   (values scaled by n/k, so E[decoded] = x)
+///   rand-k      S(n, k) + V(k)   (values scaled by n/k, so E[decoded] = x;
+///               unscaled when spec.unbiased is false)
 ///   thr. top-k  4 (uint32 count m) + S(n, m) + V(m)
 ///
 /// with k = min(n, max(1, round(ratio*n))) and, for the sparse codecs,
@@ -69,6 +70,9 @@ struct UpdateCodecSpec {
   int levels = 15;                 ///< QSGD s, 1..65535 (code bits 1 + bit_width(s))
   std::size_t bucket_size = 512;   ///< QSGD d: elements per norm, >= 1
   int bits = 8;                    ///< uniform: b, 1..16
+  /// rand-k: scale kept values by n/k (unbiased). Off = the contractive form
+  /// error feedback needs (the simulator turns it off with error feedback).
+  bool unbiased = true;
   /// Throws ConfigError naming the uplink.* key of a value out of range.
   void validate() const;
 };

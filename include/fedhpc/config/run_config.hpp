@@ -104,6 +104,8 @@ struct StorageSection {
 };
 
 enum class UplinkCodec { kNone, kTopK, kThresholdTopK, kRandK, kQsgd, kUniform, kSign, kFp16 };
+enum class ErrorFeedback { kNone, kClient, kServer, kBoth };
+enum class ResidualStorage { kFp32, kFp16, kInt8, kSparse };
 
 /// [uplink] — compression of the client updates sent to the server.
 struct UplinkSection {
@@ -114,6 +116,18 @@ struct UplinkSection {
   int levels = 15;            ///< QSGD levels s
   int bucket_size = 512;      ///< QSGD elements per norm
   int bits = 8;               ///< uniform b-bit
+  ErrorFeedback error_feedback = ErrorFeedback::kNone;  ///< where the residual lives
+  ResidualStorage residual = ResidualStorage::kFp32;  ///< client residual storage form
+  double residual_ratio = 0.1;  ///< sparse residual: kept fraction
+  int residual_block = 256;     ///< int8 residual: elements per scale
+};
+
+enum class AggregatePathChoice { kAuto, kDense, kSparse, kQuantized };
+
+/// [aggregate] — how ranks combine their rank-local sums.
+struct AggregateSection {
+  AggregatePathChoice path = AggregatePathChoice::kAuto;
+  double dense_threshold = 0.25;  ///< sparse path: gathered support / P above which dense is used
 };
 
 /// The whole run.
@@ -125,6 +139,7 @@ struct RunConfig {
   ServerSection server;
   StorageSection storage;
   UplinkSection uplink;
+  AggregateSection aggregate;
 
   /// Number of clients sampled per round.
   int clients_per_round() const;

@@ -11,7 +11,10 @@ struct MemoryBreakdown {
   std::uint64_t activations = 0;  ///< activations kept for backprop + batch input/output
   std::uint64_t gradients = 0;    ///< gradient buffers
   std::uint64_t optimizer = 0;    ///< optimizer state (momentum, proximal anchor)
-  std::uint64_t total() const { return params + decoded + activations + gradients + optimizer; }
+  std::uint64_t state = 0;        ///< persistent client state (error-feedback residual, stored form)
+  std::uint64_t total() const {
+    return params + decoded + activations + gradients + optimizer + state;
+  }
 };
 
 }  // namespace fedhpc

@@ -24,6 +24,8 @@ enum class Purpose : std::uint64_t {
   kPrune = 10,      ///< pruning (NTK resamples, random masks)
   kZeroOrder = 11,  ///< zeroth-order perturbations
   kBench = 12,      ///< benchmarks and tests
+  kResidual = 13,   ///< stochastic rounding of error-feedback residuals
+  kAggregate = 14,  ///< stochastic rounding onto the quantized aggregation grid
 };
 
 /// SplitMix64 finaliser: a bijective 64-bit mixer.

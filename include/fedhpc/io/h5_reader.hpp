@@ -1,6 +1,7 @@
 #pragma once
 /// Read-only access to a small HDF5 file by one process (checkpoints).
 #include <cstdint>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -19,6 +20,9 @@ class H5Reader {
   /// The whole dataset, flattened, converted to T.
   template <class T>
   std::vector<T> read(const std::string& dataset) const;
+  /// Elements [first, first + out.size()) of a 1-D dataset, converted to T.
+  template <class T>
+  void read_range(const std::string& dataset, std::int64_t first, std::span<T> out) const;
   const std::string& path() const { return path_; }
 
  private:

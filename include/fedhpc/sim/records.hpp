@@ -27,6 +27,7 @@ struct ClientRecord {
   std::int64_t param_memory_bytes = 0;  ///< stored parameters + transient decoded buffers
   std::int64_t memory_budget_bytes = 0;
   double flops = 0.0;
+  std::int64_t residual_bytes = 0;    ///< client error-feedback state held after the round
 };
 
 /// One row of /rounds.
@@ -48,6 +49,16 @@ struct RoundRecord {
   std::int64_t param_memory_bytes = 0;  ///< a client's parameter memory this round (OMC: encoded + transient)
   double param_memory_ratio = 1.0;    ///< param_memory_bytes / (4 * num_params): 1 for fp32 storage
   double density = 1.0;               ///< fraction of non-zero model parameters
+  std::int64_t residual_bytes = 0;    ///< error-feedback state of all clients after the round
+  std::int64_t stateful_clients = 0;  ///< clients holding error-feedback state
+  std::int64_t server_update_bytes = 0;  ///< server error feedback: compressed global update
+  // Execution (rank-count dependent, written under /execution):
+  std::int32_t aggregate_path = 0;    ///< comm::AggregatePath used
+  std::int64_t gathered_nnz = 0;      ///< sparse path: support entries gathered (sum over ranks)
+  std::int64_t mpi_bytes_sent = 0;    ///< aggregation payload sent, sum over ranks
+  std::int64_t mpi_bytes_received = 0;  ///< aggregation payload received, sum over ranks
+  std::int64_t rss_bytes = 0;         ///< resident memory, sum over ranks, end of round
+  std::int64_t peak_rss_bytes = 0;    ///< peak resident memory so far, sum over ranks
   double wall_seconds = 0.0;          ///< elapsed since the start of the run (timing)
   double round_seconds = 0.0;         ///< duration of the round (timing)
 };
