@@ -35,6 +35,10 @@ one uplink_topk_int8_residual uplink_topk --uplink.residual int8
 one uplink_topk_sparse_residual uplink_topk --uplink.residual sparse
 one uplink_topk_q8 uplink_topk --uplink.quantize_bits 8 --uplink.residual int8
 one uplink_topk_server_ef uplink_topk --uplink.error_feedback server
+one uplink_topk_both_ef uplink_topk --uplink.error_feedback both
+# Server momentum (FedAvgM), with and without compression.
+one uplink_none_fedavgm uplink_none --server.optimizer fedavgm
+one uplink_topk_fedavgm uplink_topk --server.optimizer fedavgm
 one uplink_qsgd_8bit uplink_qsgd --uplink.levels 127
 one uplink_sign_no_ef uplink_sign --uplink.error_feedback none
 /usr/bin/python3 "$here/analysis/uplink_table.py" "$out"

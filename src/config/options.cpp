@@ -347,7 +347,7 @@ const std::vector<Option>& option_table() {
               {"sparse", AggregatePathChoice::kSparse},
               {"quantized", AggregatePathChoice::kQuantized}});
        }},
-      {"aggregate.dense_threshold", "0.25",
+      {"aggregate.dense_threshold", "0.5",
        "sparse path: switch to dense when the gathered support (sum over ranks) exceeds this "
        "fraction of the parameters",
        [](RunConfig& c, S k, S v) { c.aggregate.dense_threshold = parse_real(k, v, 0.0, 1e9); }},

@@ -127,7 +127,7 @@ enum class AggregatePathChoice { kAuto, kDense, kSparse, kQuantized };
 /// [aggregate] — how ranks combine their rank-local sums.
 struct AggregateSection {
   AggregatePathChoice path = AggregatePathChoice::kAuto;
-  double dense_threshold = 0.25;  ///< sparse path: gathered support / P above which dense is used
+  double dense_threshold = 0.5;  ///< sparse path: gathered support / P above which dense is used (bench_aggregate)
 };
 
 /// The whole run.
