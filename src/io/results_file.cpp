@@ -59,6 +59,16 @@ void ResultsFile::create_series(const std::string& path, std::size_t cols,
              "H5Dcreate " + path);
 }
 
+namespace {
+/// Above this many runs of consecutive rows a selection is written as points.
+constexpr std::size_t kMaxHyperslabRuns = 64;
+std::size_t count_runs(std::span<const std::int64_t> rows) {
+  std::size_t runs = rows.empty() ? 0 : 1;
+  for (std::size_t i = 1; i < rows.size(); ++i) runs += rows[i] != rows[i - 1] + 1 ? 1 : 0;
+  return runs;
+}
+}  // namespace
+
 void ResultsFile::write_selection(hid_t dset, hid_t type, std::int64_t first_row,
                                   std::size_t cols, std::span<const std::int64_t> my_rows,
                                   const void* data) {
@@ -67,6 +77,18 @@ void ResultsFile::write_selection(hid_t dset, hid_t type, std::int64_t first_row
   const hsize_t width = cols == 0 ? 1 : cols;
   if (my_rows.empty()) {
     h5check(H5Sselect_none(fspace), "H5Sselect_none");
+  } else if (count_runs(my_rows) > kMaxHyperslabRuns) {
+    // Many scattered rows (clients interleaved over ranks): a union of that
+    // many hyperslabs costs HDF5 quadratic time, a point list is linear.
+    std::vector<hsize_t> coords;
+    coords.reserve(my_rows.size() * width * static_cast<std::size_t>(rank));
+    for (const std::int64_t r : my_rows)
+      for (hsize_t c = 0; c < width; ++c) {
+        coords.push_back(static_cast<hsize_t>(first_row + r));
+        if (rank == 2) coords.push_back(c);
+      }
+    h5check(H5Sselect_elements(fspace, H5S_SELECT_SET, my_rows.size() * width, coords.data()),
+            "H5Sselect_elements");
   } else {
     // Coalesce runs of consecutive rows into one hyperslab each.
     bool first = true;
