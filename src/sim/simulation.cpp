@@ -221,10 +221,7 @@ bool Simulation::add_update(int round, int client, std::int64_t weight, std::int
       acc_[j] += weight * comm::to_fixed(static_cast<double>(local_[j]) - static_cast<double>(model_[j]));
     if (path_ == comm::AggregatePath::kSparse)
       for (std::size_t j = 0; j < P; ++j)
-        if (local_[j] != model_[j] && !touched_[j]) {
-          touched_[j] = 1;
-          support_.push_back(static_cast<std::uint32_t>(j));
-        }
+        if (local_[j] != model_[j]) touch(j);
     return true;
   }
   // The update (plus the client's residual) goes through the uplink codec
@@ -264,10 +261,7 @@ bool Simulation::accumulate(int client, std::int64_t weight) {
       for (std::size_t j = 0; j < P; ++j) {
         if (decoded_[j] == 0.0f) continue;
         acc_[j] += weight * comm::to_fixed(decoded_[j]);
-        if (!touched_[j]) {
-          touched_[j] = 1;
-          support_.push_back(static_cast<std::uint32_t>(j));
-        }
+        touch(j);
       }
       break;
     case comm::AggregatePath::kQuantized: {

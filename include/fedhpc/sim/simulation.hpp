@@ -53,6 +53,12 @@ class Simulation {
   /// sets its uplink bytes. False, with nothing added and the client's
   /// residual untouched, if the update is not finite or too large.
   bool add_update(int round, int client, std::int64_t weight, std::int64_t& bytes_up);
+  /// Sparse path: adds index j to the rank-local support (once per round).
+  void touch(std::size_t j) {
+    if (touched_[j]) return;
+    touched_[j] = 1;
+    support_.push_back(static_cast<std::uint32_t>(j));
+  }
   /// Adds weight * decoded_ to the rank-local sum of the round's path.
   bool accumulate(int client, std::int64_t weight);
   /// Combines the ranks' sums (tail included) with the round's path; fills
