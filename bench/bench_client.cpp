@@ -66,7 +66,7 @@ int main(int argc, char** argv) {
   for (auto& v : x) v = static_cast<float>(rng.normal());
   for (auto& v : y) v = static_cast<std::int32_t>(rng.below(10));
   const data::ExampleView view{x.data(), y.data(), samples};
-  std::vector<float> global(P), local(P);
+  std::vector<float> global(P);
   net->init(global, rng);
 
   std::printf("fedhpc client-path benchmark: %s (%zu params), %d samples/client, batch %d, "
@@ -81,12 +81,12 @@ int main(int argc, char** argv) {
     trainer->begin_round(0, global);
     for (int k = 0; k < 5; ++k) {  // warm-up
       Rng r(1, Purpose::kShuffle, 0, static_cast<std::uint64_t>(k));
-      trainer->train(local, view, r);
+      trainer->train(view, r);
     }
     Stopwatch t;
     for (int k = 0; k < clients; ++k) {
       Rng r(1, Purpose::kShuffle, 1, static_cast<std::uint64_t>(k));
-      trainer->train(local, view, r);
+      trainer->train(view, r);
     }
     const double secs = t.seconds();
     return Result{clients / secs, trainer->flops(samples) * clients / secs / 1e9,
@@ -94,7 +94,7 @@ int main(int argc, char** argv) {
   };
   const Result fp32 = measure(cfg);
   RunConfig omc = cfg;  // 8-bit OMC with WMOQ + PVT + PPQ(0.1), stochastic re-encoding
-  omc.storage.codec = StorageCodec::kInt;
+  omc.storage.codec = compress::StorageSpec::Codec::kInt;
   omc.storage.bits = 8;
   omc.storage.weights_only = true;
   omc.storage.pvt = true;

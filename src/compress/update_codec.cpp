@@ -449,14 +449,6 @@ std::unique_ptr<UpdateCodec> make_update_codec(const UpdateCodecSpec& spec) {
       "unknown codec; valid: identity, topk, threshold_topk, randk, qsgd, uniform, sign, fp16");
 }
 
-void error_feedback_residual(std::span<const float> update_plus_residual, const UpdateCodec& codec,
-                             const EncodedUpdate& msg, std::span<float> residual) {
-  expects(update_plus_residual.size() == residual.size(), "error feedback: size mismatch");
-  if (residual.data() != update_plus_residual.data())
-    std::copy(update_plus_residual.begin(), update_plus_residual.end(), residual.begin());
-  codec.decode_add(msg, -1.0f, residual);  // u + (-1)*d == u - d exactly
-}
-
 std::size_t kept_count(std::size_t n, double ratio) noexcept {
   if (n == 0) return 0;
   const auto k = static_cast<std::size_t>(std::llround(ratio * static_cast<double>(n)));

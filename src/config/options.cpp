@@ -86,6 +86,11 @@ E parse_enum(const std::string& key, const std::string& raw,
   throw ConfigError(key, "expected one of {" + valid + "}, got '" + raw + "'");
 }
 
+compress::Rounding parse_rounding(const std::string& key, const std::string& raw) {
+  using R = compress::Rounding;
+  return parse_enum<R>(key, raw, {{"stochastic", R::kStochastic}, {"nearest", R::kNearest}});
+}
+
 std::vector<int> parse_int_list(const std::string& key, const std::string& raw, int lo, int hi) {
   std::vector<int> out;
   std::stringstream ss(raw);
@@ -248,10 +253,9 @@ const std::vector<Option>& option_table() {
       {"storage.codec", "fp32",
        "client parameter storage and broadcast codec (OMC): fp32 | int (b-bit) | float (e, m)",
        [](RunConfig& c, S k, S v) {
-         c.storage.codec = parse_enum<StorageCodec>(k, v,
-                                                    {{"fp32", StorageCodec::kFp32},
-                                                     {"int", StorageCodec::kInt},
-                                                     {"float", StorageCodec::kFloat}});
+         using C = compress::StorageSpec::Codec;
+         c.storage.codec =
+             parse_enum<C>(k, v, {{"fp32", C::kFp32}, {"int", C::kInt}, {"float", C::kFloat}});
        }},
       {"storage.bits", "8", "bits per quantized parameter for codec = int",
        [](RunConfig& c, S k, S v) { c.storage.bits = parse_int(k, v, 2, 16); }},
@@ -267,13 +271,11 @@ const std::vector<Option>& option_table() {
        [](RunConfig& c, S k, S v) { c.storage.fp32_fraction = parse_real(k, v, 0.0, 1.0); }},
       {"storage.rounding", "stochastic", "rounding when re-encoding after local steps: stochastic | nearest",
        [](RunConfig& c, S k, S v) {
-         c.storage.rounding = parse_enum<Rounding>(
-             k, v, {{"stochastic", Rounding::kStochastic}, {"nearest", Rounding::kNearest}});
+         c.storage.rounding = parse_rounding(k, v);
        }},
       {"storage.transport_rounding", "nearest", "rounding when encoding the broadcast: stochastic | nearest",
        [](RunConfig& c, S k, S v) {
-         c.storage.transport_rounding = parse_enum<Rounding>(
-             k, v, {{"stochastic", Rounding::kStochastic}, {"nearest", Rounding::kNearest}});
+         c.storage.transport_rounding = parse_rounding(k, v);
        }},
       {"storage.uplink", "encoded", "what clients send back: encoded (stored form) | fp32",
        [](RunConfig& c, S k, S v) {
@@ -291,28 +293,29 @@ const std::vector<Option>& option_table() {
       {"uplink.codec", "none",
        "client update compression: none | topk | threshold_topk | randk | qsgd | uniform | sign | fp16",
        [](RunConfig& c, S k, S v) {
-         c.uplink.codec = parse_enum<UplinkCodec>(k, v,
-                                                  {{"none", UplinkCodec::kNone},
-                                                   {"topk", UplinkCodec::kTopK},
-                                                   {"threshold_topk", UplinkCodec::kThresholdTopK},
-                                                   {"randk", UplinkCodec::kRandK},
-                                                   {"qsgd", UplinkCodec::kQsgd},
-                                                   {"uniform", UplinkCodec::kUniform},
-                                                   {"sign", UplinkCodec::kSign},
-                                                   {"fp16", UplinkCodec::kFp16}});
+         using K = compress::UpdateCodecKind;
+         c.uplink.codec.kind = parse_enum<K>(k, v,
+                                             {{"none", K::kIdentity},
+                                              {"topk", K::kTopK},
+                                              {"threshold_topk", K::kThresholdTopK},
+                                              {"randk", K::kRandK},
+                                              {"qsgd", K::kQsgd},
+                                              {"uniform", K::kUniform},
+                                              {"sign", K::kSign},
+                                              {"fp16", K::kFp16}});
        }},
       {"uplink.ratio", "0.01", "fraction of coordinates kept by topk, threshold_topk and randk",
-       [](RunConfig& c, S k, S v) { c.uplink.ratio = parse_real(k, v, 0.0, 1.0, true); }},
+       [](RunConfig& c, S k, S v) { c.uplink.codec.ratio = parse_real(k, v, 0.0, 1.0, true); }},
       {"uplink.quantize_bits", "0", "bits of the kept values of sparse codecs (0: fp32)",
-       [](RunConfig& c, S k, S v) { c.uplink.quantize_bits = parse_int(k, v, 0, 16); }},
+       [](RunConfig& c, S k, S v) { c.uplink.codec.quantize_bits = parse_int(k, v, 0, 16); }},
       {"uplink.sample_size", "4096", "threshold_topk: elements sampled to estimate the threshold",
-       [](RunConfig& c, S k, S v) { c.uplink.sample_size = parse_int(k, v, 1, kMaxInt); }},
+       [](RunConfig& c, S k, S v) { c.uplink.codec.sample_size = static_cast<std::size_t>(parse_int(k, v, 1, kMaxInt)); }},
       {"uplink.levels", "15", "qsgd: quantization levels s",
-       [](RunConfig& c, S k, S v) { c.uplink.levels = parse_int(k, v, 1, 65535); }},
+       [](RunConfig& c, S k, S v) { c.uplink.codec.levels = parse_int(k, v, 1, 65535); }},
       {"uplink.bucket_size", "512", "qsgd: elements per bucket norm",
-       [](RunConfig& c, S k, S v) { c.uplink.bucket_size = parse_int(k, v, 1, kMaxInt); }},
+       [](RunConfig& c, S k, S v) { c.uplink.codec.bucket_size = static_cast<std::size_t>(parse_int(k, v, 1, kMaxInt)); }},
       {"uplink.bits", "8", "uniform: bits per coordinate",
-       [](RunConfig& c, S k, S v) { c.uplink.bits = parse_int(k, v, 1, 16); }},
+       [](RunConfig& c, S k, S v) { c.uplink.codec.bits = parse_int(k, v, 1, 16); }},
       {"uplink.error_feedback", "none",
        "error feedback: none | client (residual kept per client in the shard) | server (on the "
        "aggregate) | both",
@@ -325,16 +328,14 @@ const std::vector<Option>& option_table() {
        }},
       {"uplink.residual", "fp32", "storage of client residuals: fp32 | fp16 | int8 | sparse",
        [](RunConfig& c, S k, S v) {
-         c.uplink.residual = parse_enum<ResidualStorage>(k, v,
-                                                      {{"fp32", ResidualStorage::kFp32},
-                                                       {"fp16", ResidualStorage::kFp16},
-                                                       {"int8", ResidualStorage::kInt8},
-                                                       {"sparse", ResidualStorage::kSparse}});
+         using F = compress::ResidualForm;
+         c.uplink.residual.form = parse_enum<F>(
+             k, v, {{"fp32", F::kFp32}, {"fp16", F::kFp16}, {"int8", F::kInt8}, {"sparse", F::kSparse}});
        }},
       {"uplink.residual_ratio", "0.1", "sparse residuals: fraction of largest entries kept",
-       [](RunConfig& c, S k, S v) { c.uplink.residual_ratio = parse_real(k, v, 0.0, 1.0, true); }},
+       [](RunConfig& c, S k, S v) { c.uplink.residual.sparse_ratio = parse_real(k, v, 0.0, 1.0, true); }},
       {"uplink.residual_block", "256", "int8 residuals: elements sharing one scale",
-       [](RunConfig& c, S k, S v) { c.uplink.residual_block = parse_int(k, v, 1, kMaxInt); }},
+       [](RunConfig& c, S k, S v) { c.uplink.residual.int8_block = static_cast<std::size_t>(parse_int(k, v, 1, kMaxInt)); }},
       // [aggregate]
       {"aggregate.path", "auto",
        "how ranks combine their sums: auto | dense | sparse | quantized (auto: sparse for "
@@ -473,11 +474,12 @@ void validate(const RunConfig& c) {
     throw ConfigError("server.clients_per_round",
                       std::to_string(c.clients_per_round()) + " clients per round exceeds " +
                           "data.num_clients = " + std::to_string(c.data.num_clients));
-  if (c.uplink.codec != UplinkCodec::kNone && c.storage.codec != StorageCodec::kFp32 &&
+  if (c.uplink.codec.kind != compress::UpdateCodecKind::kIdentity &&
+      c.storage.codec != compress::StorageSpec::Codec::kFp32 &&
       c.storage.uplink == UplinkFormat::kEncoded)
     throw ConfigError("uplink.codec", "clients cannot send both a compressed update and their "
                                       "encoded model: set storage.uplink = fp32 or uplink.codec = none");
-  if (c.uplink.error_feedback != ErrorFeedback::kNone && c.uplink.codec == UplinkCodec::kNone)
+  if (c.uplink.error_feedback != ErrorFeedback::kNone && c.uplink.codec.kind == compress::UpdateCodecKind::kIdentity)
     throw ConfigError("uplink.error_feedback",
                       "needs a compressing uplink.codec (uplink.codec = none sends exact updates)");
   if (c.client.budget == BudgetDist::kUniform && c.client.budget_min_mb > c.client.budget_max_mb)

@@ -15,7 +15,7 @@ namespace fedhpc::sim {
 namespace fs = std::filesystem;
 namespace {
 
-constexpr const char* kFormat = "fedhpc-checkpoint-1";
+constexpr const char* kFormat = "fedhpc-checkpoint-2";
 
 /// FNV-1a over the bytes of a span, chained.
 std::uint64_t fnv1a(const void* data, std::size_t bytes, std::uint64_t h) {
@@ -32,9 +32,10 @@ std::uint64_t checksum(const Checkpoint& c) {
   const std::int64_t counts[5] = {c.next_round, c.client_rows, c.snapshots, c.residual_entries,
                                   c.residual_bytes};
   h = fnv1a(counts, sizeof counts, h);
-  h = fnv1a(c.server_residual.data(), c.server_residual.size() * sizeof(float), h);
-  h = fnv1a(c.model.data(), c.model.size() * sizeof(float), h);
-  h = fnv1a(c.server_state.data(), c.server_state.size() * sizeof(float), h);
+  for (const auto& [name, v] : c.state.entries()) {
+    h = fnv1a(name.data(), name.size(), h);
+    h = fnv1a(v.data(), v.size() * sizeof(float), h);
+  }
   return fnv1a(c.config_ini.data(), c.config_ini.size(), h);
 }
 
@@ -140,6 +141,9 @@ void write_checkpoint(const comm::Communicator& comm, const std::string& path,
   f.set_attribute("/", "residual_entries", c.residual_entries);
   f.set_attribute("/", "residual_bytes", c.residual_bytes);
   f.set_attribute("/", "checksum", static_cast<std::int64_t>(checksum(c)));
+  std::string names;
+  for (const auto& e : c.state.entries()) names += (names.empty() ? "" : ";") + e.first;
+  f.set_attribute("/", "state", names);
   // Replicated state: each rank writes a contiguous slice.
   auto slice = [&](const std::string& name, const std::vector<float>& v) {
     const auto n = static_cast<std::int64_t>(v.size());
@@ -148,9 +152,7 @@ void write_checkpoint(const comm::Communicator& comm, const std::string& path,
                          std::span<const float>(v).subspan(static_cast<std::size_t>(b),
                                                            static_cast<std::size_t>(e - b)));
   };
-  slice("/model", c.model);
-  slice("/server_state", c.server_state);
-  slice("/server_residual", c.server_residual);
+  for (const auto& [name, v] : c.state.entries()) slice("/" + name, v);
   f.create_group("/residual");
   f.write_block<std::int64_t>("/residual/client", c.residual_entries, 0, first_entry, client);
   f.write_block<std::int64_t>("/residual/size", c.residual_entries, 0, first_entry, size);
@@ -180,9 +182,9 @@ Checkpoint read_checkpoint(const std::string& path, const std::string& config_in
     c.client_rows = r.int_attribute("/", "client_rows");
     c.snapshots = r.int_attribute("/", "snapshots");
     c.elapsed_seconds = r.double_attribute("/", "elapsed_seconds");
-    c.model = r.read<float>("/model");
-    c.server_state = r.read<float>("/server_state");
-    c.server_residual = r.read<float>("/server_residual");
+    std::istringstream names(r.string_attribute("/", "state"));
+    for (std::string name; std::getline(names, name, ';');)
+      if (!name.empty()) c.state.put(name, r.read<float>("/" + name));
     c.residual_entries = r.int_attribute("/", "residual_entries");
     c.residual_bytes = r.int_attribute("/", "residual_bytes");
     if (static_cast<std::uint64_t>(r.int_attribute("/", "checksum")) != checksum(c))

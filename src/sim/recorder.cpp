@@ -25,7 +25,7 @@ std::string hostname() {
 }  // namespace
 
 Recorder::Recorder(const comm::Communicator& comm, const std::string& path, const RunMetadata& meta,
-                   const ResumePoint* resume)
+                   const fl::Metrics& metrics, const ResumePoint* resume)
     : comm_(&comm),
       creating_(resume == nullptr),
       part_path_(path + ".part"),
@@ -64,20 +64,24 @@ Recorder::Recorder(const comm::Communicator& comm, const std::string& path, cons
     series<std::int64_t>(std::string("/execution/") + name, Axis::kRound, 0, 1);
   for (const char* name : {"round", "clients_sampled", "clients_completed", "clients_dropped",
                            "clients_over_budget", "clients_diverged", "bytes_up", "bytes_down",
-                           "examples", "peak_memory_max", "param_memory_bytes",
-                           "residual_bytes", "stateful_clients", "server_update_bytes"})
+                           "examples", "peak_memory_max", "param_memory_bytes"})
     series<std::int64_t>(std::string("/rounds/") + name, Axis::kRound, 0, 1);
   for (const char* name :
-       {"test_accuracy", "test_loss", "train_loss", "flops", "density", "param_memory_ratio"})
+       {"test_accuracy", "test_loss", "train_loss", "flops", "param_memory_ratio"})
     series<double>(std::string("/rounds/") + name, Axis::kRound, 0, 1);
   for (const char* name : {"round", "client_id", "num_samples", "steps", "bytes_up", "bytes_down",
-                           "peak_memory_bytes", "param_memory_bytes", "memory_budget_bytes",
-                           "residual_bytes"})
+                           "peak_memory_bytes", "param_memory_bytes", "memory_budget_bytes"})
     series<std::int64_t>(std::string("/clients/") + name, Axis::kClientRow, 0, k);
   series<std::int32_t>("/clients/status", Axis::kClientRow, 0, k);
   series<std::int32_t>("/clients/over_budget", Axis::kClientRow, 0, k);
   series<double>("/clients/train_loss", Axis::kClientRow, 0, k);
   series<double>("/clients/flops", Axis::kClientRow, 0, k);
+  for (const auto& s : metrics.series()) {
+    const Axis axis = s.axis == fl::Axis::kRound ? Axis::kRound : Axis::kClientRow;
+    const std::size_t chunk = s.axis == fl::Axis::kRound ? 1 : k;
+    if (s.integer) series<std::int64_t>(s.path, axis, 0, chunk);
+    else series<double>(s.path, axis, 0, chunk);
+  }
   series<std::int64_t>("/model/round", Axis::kSnapshot, 0, 1);
   series<float>("/model/params", Axis::kSnapshot, static_cast<std::size_t>(meta.num_params), 1);
 
@@ -112,7 +116,7 @@ void Recorder::write_client_info(const ClientInfoSlice& s) {
 
 void Recorder::write_round(const RoundRecord& r, std::int64_t sampled,
                            std::span<const std::int64_t> my_rows,
-                           std::span<const ClientRecord> mine) {
+                           std::span<const ClientRecord> mine, const fl::Metrics& metrics) {
   // Summary row: rank 0 writes it, the others take part with empty selections.
   const std::int64_t zero = 0;
   const bool root = comm_->rank() == 0;
@@ -136,9 +140,6 @@ void Recorder::write_round(const RoundRecord& r, std::int64_t sampled,
   put_i("examples", r.examples);
   put_i("peak_memory_max", r.peak_memory_max);
   put_i("param_memory_bytes", r.param_memory_bytes);
-  put_i("residual_bytes", r.residual_bytes);
-  put_i("stateful_clients", r.stateful_clients);
-  put_i("server_update_bytes", r.server_update_bytes);
   file_.append<std::int32_t>("/execution/aggregate_path", 1, row0,
                              {&r.aggregate_path, root ? 1u : 0u});
   put_i("/execution/gathered_nnz", r.gathered_nnz);
@@ -150,7 +151,6 @@ void Recorder::write_round(const RoundRecord& r, std::int64_t sampled,
   put_d("/rounds/test_loss", r.test_loss);
   put_d("/rounds/train_loss", r.train_loss);
   put_d("/rounds/flops", r.flops);
-  put_d("/rounds/density", r.density);
   put_d("/rounds/param_memory_ratio", r.param_memory_ratio);
   put_d("/execution/wall_seconds", r.wall_seconds);
   put_d("/execution/round_seconds", r.round_seconds);
@@ -169,7 +169,6 @@ void Recorder::write_round(const RoundRecord& r, std::int64_t sampled,
   put_ci("peak_memory_bytes", [](const ClientRecord& c) { return c.peak_memory_bytes; });
   put_ci("param_memory_bytes", [](const ClientRecord& c) { return c.param_memory_bytes; });
   put_ci("memory_budget_bytes", [](const ClientRecord& c) { return c.memory_budget_bytes; });
-  put_ci("residual_bytes", [](const ClientRecord& c) { return c.residual_bytes; });
   file_.append<std::int32_t>("/clients/status", sampled, my_rows,
                              column<std::int32_t>(mine, [](const ClientRecord& c) { return c.status; }));
   file_.append<std::int32_t>("/clients/over_budget", sampled, my_rows,
@@ -178,6 +177,19 @@ void Recorder::write_round(const RoundRecord& r, std::int64_t sampled,
                        column<double>(mine, [](const ClientRecord& c) { return c.train_loss; }));
   file_.append<double>("/clients/flops", sampled, my_rows,
                        column<double>(mine, [](const ClientRecord& c) { return c.flops; }));
+  // Declared series: round values by rank 0, client values at this rank's rows.
+  const auto& specs = metrics.series();
+  for (std::size_t id = 0; id < specs.size(); ++id) {
+    const auto& s = specs[id];
+    if (s.axis == fl::Axis::kRound) {
+      if (s.integer) put_i(s.path, metrics.ints(id)[0]);
+      else put_d(s.path, metrics.reals(id)[0]);
+    } else if (s.integer) {
+      file_.append<std::int64_t>(s.path, sampled, my_rows, metrics.ints(id));
+    } else {
+      file_.append<double>(s.path, sampled, my_rows, metrics.reals(id));
+    }
+  }
   const std::vector<std::int32_t> ranks(mine.size(), comm_->rank());
   file_.append<std::int32_t>("/execution/client_row_rank", sampled, my_rows, ranks);
 }

@@ -1,16 +1,13 @@
 #include "fedhpc/train/encoded_store.hpp"
 
 #include <algorithm>
+#include <cmath>
 #include <limits>
 
 #include "fedhpc/core/error.hpp"
 
 namespace fedhpc::train {
 namespace {
-
-compress::Rounding to_codec(Rounding r) {
-  return r == Rounding::kNearest ? compress::Rounding::kNearest : compress::Rounding::kStochastic;
-}
 
 // Sub-streams of (seed, kStorage, round, ·) used by the server side.
 constexpr std::uint64_t kPpqStream = 0;
@@ -41,8 +38,8 @@ EncodedStore::EncodedStore(const RunConfig& cfg, const model::ParamLayout& layou
                            const compress::StorageSpec& spec)
     : layout_(&layout),
       seed_(cfg.run.seed),
-      rounding_(to_codec(cfg.storage.rounding)),
-      transport_(to_codec(cfg.storage.transport_rounding)),
+      rounding_(cfg.storage.rounding),
+      transport_(cfg.storage.transport_rounding),
       uplink_encoded_(cfg.storage.uplink == UplinkFormat::kEncoded),
       prox_(cfg.client.prox_mu > 0),
       fp32_fraction_(spec.fp32_fraction),
@@ -74,6 +71,7 @@ void EncodedStore::begin_round(int round, std::span<const float> global) {
 
 void EncodedStore::start_client() {
   local_ = down_;  // same layout and size: copies bytes, no allocation
+  diverged_ = false;
 }
 
 std::span<float> EncodedStore::decode_into(const compress::EncodedParams& from, std::size_t i,
@@ -147,6 +145,8 @@ void EncodedStore::step(std::span<const float> grads, std::span<float> velocity,
       for (std::size_t k = 0; k < c; ++k) sum += w[k];
     }
     st.mean = sum / static_cast<double>(n);
+    // The quantizer skips NaN in its range and would encode it as a valid code.
+    if (!std::isfinite(sum)) diverged_ = true;
     const auto fresh = local_.scalars_for(st);
     // Pass 2: the same update, committed, encoded tile by tile with the new scalars.
     for (std::size_t b = 0; b < n; b += T) {

@@ -17,6 +17,7 @@ SgdTrainer::SgdTrainer(const ClientSection& cfg, model::Network& net,
       store_(std::move(store)),
       hyper_{static_cast<float>(cfg.lr), static_cast<float>(cfg.weight_decay),
              static_cast<float>(cfg.prox_mu), static_cast<float>(cfg.momentum)},
+      local_(net.layout().size()),
       grads_(net.layout().size()),
       velocity_(cfg.momentum > 0 ? net.layout().size() : 0),
       batch_x_(static_cast<std::size_t>(cfg.batch_size) * net.input_size()),
@@ -30,11 +31,13 @@ std::int64_t SgdTrainer::total_steps(std::int64_t n) const {
 }
 
 void SgdTrainer::begin_round(int round, std::span<const float> global) {
+  global_ = global;
   store_->begin_round(round, global);
 }
 
-LocalResult SgdTrainer::train(std::span<float> local, const data::ExampleView& data, Rng& rng) {
-  expects(local.size() == net_->layout().size(), "SgdTrainer: parameter size mismatch");
+fl::ClientUpload SgdTrainer::upload() const { return {local_, global_, store_->uplink_bytes()}; }
+
+LocalResult SgdTrainer::train(const data::ExampleView& data, Rng& rng) {
   expects(data.n > 0, "SgdTrainer: client without examples");
   store_->start_client();
   if (!velocity_.empty()) std::fill(velocity_.begin(), velocity_.end(), 0.0f);
@@ -73,7 +76,8 @@ LocalResult SgdTrainer::train(std::span<float> local, const data::ExampleView& d
     ++result.steps;
     store_->step(grads_, velocity_, hyper_, rng);
   }
-  store_->finish_client(local);
+  store_->finish_client(local_);
+  result.diverged = store_->diverged();
   return result;
 }
 

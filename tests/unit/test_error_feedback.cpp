@@ -1,14 +1,16 @@
-// Error feedback as the simulator runs it (Simulation::add_update): the client
-// adds its stored residual to its update, sends codec(update + residual) and
-// keeps the rest, stored through a ResidualStore.
+// Error feedback through the production uplink (sim::ClientFeedbackUplink
+// around sim::CodecUplink): the client adds its stored residual to its update,
+// sends codec(update + residual) and keeps the rest in its ResidualStore.
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <limits>
 #include <vector>
 
 #include "fedhpc/compress/residual_store.hpp"
 #include "fedhpc/compress/update_codec.hpp"
 #include "fedhpc/core/rng.hpp"
+#include "fedhpc/sim/uplink.hpp"
 
 using namespace fedhpc;
 using namespace fedhpc::compress;
@@ -21,22 +23,35 @@ struct Trace {
   double max_abs_update = 0.0;
 };
 
+/// The uplink the simulator builds for one client (id 0 of 1) under client EF.
+std::unique_ptr<sim::Uplink> feedback_uplink(UpdateCodecKind kind, ResidualForm form, std::size_t n,
+                                             double ratio = 0.01) {
+  RunConfig cfg;
+  cfg.run.seed = 3;
+  cfg.data.num_clients = 1;
+  cfg.uplink.codec.kind = kind;
+  cfg.uplink.codec.ratio = ratio;
+  cfg.uplink.error_feedback = ErrorFeedback::kClient;
+  cfg.uplink.residual.form = form;
+  const int own[] = {0};
+  return sim::make_uplink(cfg, n, own);
+}
+
+/// The residual the uplink holds for client 0.
+std::vector<float> residual_of(const sim::Uplink& up, std::size_t n) {
+  std::vector<float> r(n);
+  dynamic_cast<const sim::ClientFeedbackUplink&>(up).residuals().load(0, r);
+  return r;
+}
+
 /// T rounds of one client with error feedback; the update of round t is a
 /// keyed random vector with a persistent bias, so the sums grow with T.
 Trace run_client(UpdateCodecKind kind, ResidualForm form, int rounds, std::size_t n) {
-  UpdateCodecSpec cs;
-  cs.kind = kind;
-  cs.ratio = 0.01;
-  cs.unbiased = false;  // as the simulator configures codecs under error feedback
-  const auto codec = make_update_codec(cs);
-  ResidualSpec rs;
-  rs.form = form;
-  ResidualStore store(rs, n, 1);
+  const auto up = feedback_uplink(kind, form, n);
   Trace t;
   t.updates.assign(n, 0.0);
   t.sent.assign(n, 0.0);
-  std::vector<float> v(n), decoded(n);
-  EncodedUpdate msg;
+  std::vector<float> v(n);
   for (int r = 0; r < rounds; ++r) {
     Rng g(3, Purpose::kBench, static_cast<std::uint64_t>(r));
     for (std::size_t j = 0; j < n; ++j) {
@@ -44,19 +59,12 @@ Trace run_client(UpdateCodecKind kind, ResidualForm form, int rounds, std::size_
       t.updates[j] += v[j];
       t.max_abs_update = std::max(t.max_abs_update, std::fabs(static_cast<double>(v[j])));
     }
-    store.add_to(0, v);
-    Rng rng(3, Purpose::kUplink, static_cast<std::uint64_t>(r), 0);
-    codec->encode(v, rng, msg);
-    codec->decode(msg, decoded);
-    for (std::size_t j = 0; j < n; ++j) {
-      t.sent[j] += decoded[j];
-      v[j] -= decoded[j];
-    }
-    Rng rr(3, Purpose::kResidual, static_cast<std::uint64_t>(r), 0);
-    store.store(0, v, rr);
+    const sim::Sent s = up->send(r, 0, 1, fl::ClientUpload{v, {}, 0});
+    EXPECT_TRUE(s.ok);
+    EXPECT_TRUE(s.contribution.minus.empty());
+    for (std::size_t j = 0; j < n; ++j) t.sent[j] += s.contribution.values[j];
   }
-  t.residual.resize(n);
-  store.load(0, t.residual);
+  t.residual = residual_of(*up, n);
   return t;
 }
 
@@ -82,6 +90,15 @@ TEST(ErrorFeedback, ScaledRandKWouldDiverge) {
   UpdateCodecSpec cs;
   cs.kind = UpdateCodecKind::kRandK;
   cs.ratio = 0.01;
+  {
+    // The simulator's uplink under error feedback uses the contractive form.
+    const auto up = feedback_uplink(UpdateCodecKind::kRandK, ResidualForm::kFp32, 2000);
+    std::vector<float> v(2000, 0.01f);
+    for (int r = 0; r < 30; ++r) up->send(r, 0, 1, fl::ClientUpload{v, {}, 0});
+    double norm = 0.0;
+    for (const float x : residual_of(*up, 2000)) norm = std::max(norm, std::fabs(static_cast<double>(x)));
+    EXPECT_LE(norm, 30 * 0.01 + 1e-5);
+  }
   for (bool unbiased : {true, false}) {
     cs.unbiased = unbiased;
     const auto codec = make_update_codec(cs);
@@ -133,4 +150,73 @@ TEST(ErrorFeedback, CompressedResidualsKeepTheInvariantWithinTheirBound) {
     // Each round loses at most one step of |r|max-scale; r is bounded by ~rounds*max update.
     EXPECT_LT(worst, rounds * (rounds * t.max_abs_update) / 127.0) << static_cast<int>(form);
   }
+}
+
+// Every codec: the residual the uplink keeps is exactly (update + old residual)
+// minus what it delivered, and the delivered sum plus the residual conserves
+// the update sum up to float rounding.
+TEST(ErrorFeedback, UplinkKeepsExactlyWhatItDidNotDeliver) {
+  for (const auto kind : {UpdateCodecKind::kTopK, UpdateCodecKind::kThresholdTopK,
+                          UpdateCodecKind::kRandK, UpdateCodecKind::kQsgd, UpdateCodecKind::kUniform,
+                          UpdateCodecKind::kSign, UpdateCodecKind::kFp16}) {
+    const std::size_t n = 777;
+    const auto up = feedback_uplink(kind, ResidualForm::kFp32, n, 0.05);
+    std::vector<double> sum_updates(n, 0.0), sum_sent(n, 0.0), rounding(n, 0.0);
+    std::vector<float> u(n), plus(n);
+    for (int step = 0; step < 50; ++step) {
+      Rng g(100 + static_cast<std::uint64_t>(step), Purpose::kBench);
+      const auto before = residual_of(*up, n);
+      for (std::size_t i = 0; i < n; ++i) {
+        u[i] = static_cast<float>(g.normal());
+        plus[i] = u[i] + before[i];
+        sum_updates[i] += u[i];
+      }
+      const sim::Sent s = up->send(step, 0, 1, fl::ClientUpload{u, {}, 0});
+      ASSERT_TRUE(s.ok);
+      EXPECT_GT(s.bytes, 0);
+      const auto after = residual_of(*up, n);
+      for (std::size_t i = 0; i < n; ++i) {
+        ASSERT_EQ(after[i], plus[i] - s.contribution.values[i]) << static_cast<int>(kind);
+        sum_sent[i] += s.contribution.values[i];
+        rounding[i] += 0x1p-24 * (std::fabs(plus[i]) + std::fabs(after[i]));
+      }
+    }
+    const auto r = residual_of(*up, n);
+    for (std::size_t i = 0; i < n; ++i)
+      EXPECT_NEAR(sum_sent[i] + r[i], sum_updates[i], 2 * rounding[i] + 1e-6)
+          << static_cast<int>(kind) << " element " << i;
+  }
+}
+
+// A non-finite update is rejected before encoding (a quantizer would hide NaN)
+// and leaves the residual untouched; so is one too large to sum exactly.
+TEST(ErrorFeedback, DivergedUploadChangesNothing) {
+  const std::size_t n = 100;
+  const auto up = feedback_uplink(UpdateCodecKind::kUniform, ResidualForm::kFp32, n);
+  std::vector<float> u(n, 0.5f);
+  ASSERT_TRUE(up->send(0, 0, 1, fl::ClientUpload{u, {}, 0}).ok);
+  const auto kept = residual_of(*up, n);
+  u[7] = std::nanf("");
+  EXPECT_FALSE(up->send(1, 0, 1, fl::ClientUpload{u, {}, 0}).ok);
+  EXPECT_EQ(residual_of(*up, n), kept);
+  u[7] = 1e30f;  // finite, but weight * value overflows the exact sum's range
+  EXPECT_FALSE(up->send(1, 0, 1000, fl::ClientUpload{u, {}, 0}).ok);
+  EXPECT_EQ(residual_of(*up, n), kept);
+}
+
+// Without a codec the update is after - before, formed exactly in double by
+// the aggregator; the plain uplink passes both and the trainer's bytes.
+TEST(Uplink, PlainSendsTheExactUpdateAndTheTrainersBytes) {
+  RunConfig cfg;
+  cfg.data.num_clients = 1;
+  const int own[] = {0};
+  const auto up = sim::make_uplink(cfg, 3, own);
+  const std::vector<float> after = {1.0f, 2.0f, 3.0f}, before = {0.5f, 2.0f, -1.0f};
+  const sim::Sent s = up->send(0, 0, 7, fl::ClientUpload{after, before, 1234});
+  ASSERT_TRUE(s.ok);
+  EXPECT_EQ(s.bytes, 1234);
+  EXPECT_EQ(s.contribution.values.data(), after.data());
+  EXPECT_EQ(s.contribution.minus.data(), before.data());
+  const std::vector<float> bad = {1.0f, std::numeric_limits<float>::infinity(), 0.0f};
+  EXPECT_FALSE(up->send(0, 0, 7, fl::ClientUpload{bad, before, 1234}).ok);
 }

@@ -44,15 +44,28 @@ struct Fixture {
   }
   data::ExampleView view() const { return {x.data(), y.data(), static_cast<std::int64_t>(y.size())}; }
 
+  /// Cosine between the updates a - global and b - global.
+  double update_cosine(const std::vector<float>& a, const std::vector<float>& b) const {
+    double dot = 0, a2 = 0, b2 = 0;
+    for (std::size_t i = 0; i < a.size(); ++i) {
+      const double u = a[i] - global[i], v = b[i] - global[i];
+      dot += u * v;
+      a2 += u * u;
+      b2 += v * v;
+    }
+    return dot / std::sqrt(a2 * b2);
+  }
+
   /// Trains one client with `store` and returns the model the server receives.
   std::vector<float> train(std::unique_ptr<train::ParamStore> store, train::LocalResult* res = nullptr) {
     train::SgdTrainer t(cfg.client, *net, std::move(store));
     t.begin_round(0, global);
-    std::vector<float> out(global.size());
     Rng rng(cfg.run.seed, Purpose::kShuffle, 0, 0);
-    const auto r = t.train(out, view(), rng);
+    const auto r = t.train(view(), rng);
     if (res) *res = r;
-    return out;
+    const fl::ClientUpload up = t.upload();
+    EXPECT_EQ(up.before.data(), global.data()) << "the update is against the server model";
+    return {up.after.begin(), up.after.end()};
   }
 };
 
@@ -73,35 +86,45 @@ TEST(Train, Int8StorageTrainsCloseToFp32AndLowersLoss) {
   f.cfg.client.epochs = 5;
   train::LocalResult fp, q;
   const auto plain = f.train(std::make_unique<train::Fp32Store>(f.net->layout()), &fp);
-  f.cfg.storage.codec = StorageCodec::kInt;
+  f.cfg.storage.codec = compress::StorageSpec::Codec::kInt;
   f.cfg.storage.bits = 8;
   f.cfg.storage.pvt = true;
   const auto quant = f.train(train::make_param_store(f.cfg, f.net->layout()), &q);
   // Same data and steps: the int8 client's training loss tracks the fp32 one.
   EXPECT_NEAR(q.loss_sum / q.examples_seen, fp.loss_sum / fp.examples_seen, 0.1);
   // ...and its update points the same way as the fp32 client's.
-  double dot = 0, a2 = 0, b2 = 0;
-  for (std::size_t i = 0; i < plain.size(); ++i) {
-    const double a = plain[i] - f.global[i], b = quant[i] - f.global[i];
-    dot += a * b;
-    a2 += a * a;
-    b2 += b * b;
-  }
-  EXPECT_GT(dot / std::sqrt(a2 * b2), 0.9);
+  EXPECT_GT(f.update_cosine(plain, quant), 0.9);
 }
 
 TEST(Train, TilesNarrowerThanARowStillDecodeWholeRows) {
   // decode_tile = 8 is narrower than a 12-wide weight row: a tile is one row.
   Fixture f;
-  f.cfg.storage.codec = StorageCodec::kInt;
+  f.cfg.storage.codec = compress::StorageSpec::Codec::kInt;
   f.cfg.storage.bits = 8;
   f.cfg.storage.decode_tile = 8;
   train::LocalResult tiled, whole;
   const auto a = f.train(train::make_param_store(f.cfg, f.net->layout()), &tiled);
   f.cfg.storage.decode_tile = 0;
   const auto b = f.train(train::make_param_store(f.cfg, f.net->layout()), &whole);
+  // Row tiles change the forward GEMM's float summation (not bitwise), but
+  // the step is the same step: same loss, and the same update direction.
   EXPECT_NEAR(tiled.loss_sum / tiled.examples_seen, whole.loss_sum / whole.examples_seen, 0.05);
-  EXPECT_EQ(a.size(), b.size());
+  ASSERT_EQ(a.size(), b.size());
+  EXPECT_GT(f.update_cosine(a, b), 0.95);
+}
+
+TEST(Train, EncodedStoreReportsADivergedClientTheQuantizerWouldHide) {
+  Fixture f;
+  f.cfg.storage.codec = compress::StorageSpec::Codec::kInt;
+  f.cfg.storage.bits = 8;
+  f.cfg.client.lr = 1e30;  // the first step overflows to inf, the next to NaN
+  train::LocalResult res;
+  const auto out = f.train(train::make_param_store(f.cfg, f.net->layout()), &res);
+  EXPECT_TRUE(res.diverged);
+  f.cfg.client.lr = 0.05;
+  train::LocalResult ok;
+  f.train(train::make_param_store(f.cfg, f.net->layout()), &ok);
+  EXPECT_FALSE(ok.diverged);
 }
 
 TEST(Train, MemoryModelCountsStorageAndTransient) {
@@ -116,7 +139,7 @@ TEST(Train, MemoryModelCountsStorageAndTransient) {
   EXPECT_EQ(m.optimizer, 8 * P);  // momentum + FedProx anchor
   EXPECT_EQ(m.activations, 8 * (f.net->activation_bytes() + 4 * 12 + 4 * 3) + f.net->workspace_bytes());
 
-  f.cfg.storage.codec = StorageCodec::kInt;
+  f.cfg.storage.codec = compress::StorageSpec::Codec::kInt;
   f.cfg.storage.bits = 4;
   train::SgdTrainer q(f.cfg.client, *f.net, train::make_param_store(f.cfg, f.net->layout()));
   q.begin_round(0, f.global);

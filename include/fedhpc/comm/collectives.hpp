@@ -35,13 +35,6 @@ void allreduce(const Communicator& comm, std::span<T> data, MPI_Op op,
   }
 }
 
-/// Sum of a scalar over ranks.
-template <class T>
-T allreduce_sum(const Communicator& comm, T value) {
-  allreduce(comm, std::span<T>(&value, 1), MPI_SUM);
-  return value;
-}
-
 /// Maximum of a scalar over ranks.
 template <class T>
 T allreduce_max(const Communicator& comm, T value) {

@@ -18,27 +18,11 @@
 #include <vector>
 
 #include "fedhpc/compress/quantizer.hpp"
+#include "fedhpc/compress/storage_spec.hpp"
 #include "fedhpc/core/rng.hpp"
 #include "fedhpc/model/param_layout.hpp"
 
 namespace fedhpc::compress {
-
-/// How parameters are stored; mirrors the [storage] config section.
-struct StorageSpec {
-  /// Codec of the quantized variables.
-  enum class Codec { kFp32, kInt, kFloat };
-  Codec codec = Codec::kFp32;   ///< kFp32: lossless passthrough
-  int bits = 8;                 ///< integer codes, 2..16
-  int exponent_bits = 4;        ///< float codes: e, 2..8
-  int mantissa_bits = 3;        ///< float codes: m, 0..23
-  bool pvt = false;             ///< per-variable transformation before quantizing
-  bool weights_only = false;    ///< WMOQ: biases stay fp32
-  double fp32_fraction = 0.0;   ///< PPQ rho in [0, 1]: weight parameters kept fp32 per round
-  /// Throws ConfigError naming the storage.* key of a value out of range.
-  void validate() const;
-  /// Bits per code of a quantized variable (0 for kFp32).
-  int code_bits() const noexcept;
-};
 
 /// PPQ selection: the weight variables kept fp32 this round, ascending.
 /// Rule: shuffle the weight variables with rng (Fisher-Yates), then walk them in

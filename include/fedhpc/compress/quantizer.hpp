@@ -39,12 +39,10 @@
 #include <cstdint>
 
 #include "fedhpc/compress/bit_pack.hpp"
+#include "fedhpc/compress/rounding.hpp"
 #include "fedhpc/core/rng.hpp"
 
 namespace fedhpc::compress {
-
-/// How a value between two grid points is rounded.
-enum class Rounding { kNearest, kStochastic };
 
 /// Range of a variable.
 struct MinMax {

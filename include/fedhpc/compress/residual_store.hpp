@@ -41,21 +41,10 @@
 #include <span>
 #include <vector>
 
+#include "fedhpc/compress/residual_spec.hpp"
 #include "fedhpc/core/rng.hpp"
 
 namespace fedhpc::compress {
-
-/// How a residual is held in memory.
-enum class ResidualForm { kFp32, kFp16, kInt8, kSparse };
-
-/// Residual storage parameters; fields a form does not use are ignored.
-struct ResidualSpec {
-  ResidualForm form = ResidualForm::kFp32;
-  double sparse_ratio = 0.1;     ///< kSparse: kept fraction, in (0, 1] (uplink.residual_ratio)
-  std::size_t int8_block = 256;  ///< kInt8: elements per float scale, >= 1 (uplink.residual_block)
-  /// Throws ConfigError naming uplink.residual_ratio / uplink.residual_block.
-  void validate() const;
-};
 
 /// Encoded bytes of one residual of n elements (sparse: with m = k_sparse kept entries).
 std::size_t residual_bytes(const ResidualSpec& spec, std::size_t n, std::size_t k_sparse = 0);

@@ -1,5 +1,5 @@
 #pragma once
-/// Uplink update codecs (issue 4): a client update (n floats) becomes one
+/// Uplink update codecs: a client update (n floats) becomes one
 /// byte message whose size is the exact uplink cost, and is decoded (added
 /// with a weight) into an accumulator on the server side.
 ///
@@ -45,37 +45,10 @@
 #include <vector>
 
 #include "fedhpc/compress/bit_pack.hpp"
+#include "fedhpc/compress/update_codec_spec.hpp"
 #include "fedhpc/core/rng.hpp"
 
 namespace fedhpc::compress {
-
-/// The codec families of [uplink] codec.
-enum class UpdateCodecKind {
-  kIdentity,
-  kTopK,
-  kThresholdTopK,
-  kRandK,
-  kQsgd,
-  kUniform,
-  kSign,
-  kFp16
-};
-
-/// Codec parameters; fields a kind does not use are ignored.
-struct UpdateCodecSpec {
-  UpdateCodecKind kind = UpdateCodecKind::kIdentity;
-  double ratio = 0.01;             ///< top-k, thr. top-k, rand-k: kept fraction in (0, 1]
-  int quantize_bits = 0;           ///< top-k, thr. top-k, rand-k values: 0 = fp32, else 1..16 bits
-  std::size_t sample_size = 4096;  ///< thr. top-k: sampled elements for the threshold, >= 1
-  int levels = 15;                 ///< QSGD s, 1..65535 (code bits 1 + bit_width(s))
-  std::size_t bucket_size = 512;   ///< QSGD d: elements per norm, >= 1
-  int bits = 8;                    ///< uniform: b, 1..16
-  /// rand-k: scale kept values by n/k (unbiased). Off = the contractive form
-  /// error feedback needs (the simulator turns it off with error feedback).
-  bool unbiased = true;
-  /// Throws ConfigError naming the uplink.* key of a value out of range.
-  void validate() const;
-};
 
 /// One encoded update. All buffers are reused: encoding the same size with the
 /// same codec again does not allocate.
@@ -107,11 +80,6 @@ class UpdateCodec {
 
 /// The codec for spec (validated first). One switch over the kind.
 std::unique_ptr<UpdateCodec> make_update_codec(const UpdateCodecSpec& spec);
-
-/// Error feedback: residual = update_plus_residual - decode(msg), where msg was
-/// encoded from update_plus_residual (= update + old residual). All spans size msg.n.
-void error_feedback_residual(std::span<const float> update_plus_residual, const UpdateCodec& codec,
-                             const EncodedUpdate& msg, std::span<float> residual);
 
 /// k of top-k / rand-k: min(n, max(1, round(ratio*n))).
 std::size_t kept_count(std::size_t n, double ratio) noexcept;

@@ -5,6 +5,11 @@
 #include <string>
 #include <vector>
 
+#include "fedhpc/compress/residual_spec.hpp"
+#include "fedhpc/compress/rounding.hpp"
+#include "fedhpc/compress/storage_spec.hpp"
+#include "fedhpc/compress/update_codec_spec.hpp"
+
 namespace fedhpc {
 
 /// [run] — identity of the run and its output.
@@ -84,42 +89,25 @@ struct ServerSection {
   double tau = 1e-3;      ///< FedAdam/FedYogi adaptivity
 };
 
-enum class StorageCodec { kFp32, kInt, kFloat };
-enum class Rounding { kStochastic, kNearest };
 enum class UplinkFormat { kFp32, kEncoded };
 
-/// [storage] — how clients store (and the server broadcasts) parameters (OMC).
-struct StorageSection {
-  StorageCodec codec = StorageCodec::kFp32;
-  int bits = 8;                 ///< integer codec bits (2..16)
-  int exponent_bits = 4;        ///< float codec
-  int mantissa_bits = 3;        ///< float codec
-  bool pvt = false;             ///< per-variable transformation
-  bool weights_only = false;    ///< WMOQ: quantize only weight matrices / kernels
-  double fp32_fraction = 0.0;   ///< PPQ: fraction of weight parameters kept fp32 each round
-  Rounding rounding = Rounding::kStochastic;          ///< re-encoding after local steps
-  Rounding transport_rounding = Rounding::kNearest;   ///< encoding the broadcast
-  UplinkFormat uplink = UplinkFormat::kEncoded;       ///< what the client sends back
+/// [storage] — how clients store (and the server broadcasts) parameters (OMC):
+/// the codec spec itself plus how values are rounded and what is sent back.
+struct StorageSection : compress::StorageSpec {
+  compress::Rounding rounding = compress::Rounding::kStochastic;   ///< re-encoding after local steps
+  compress::Rounding transport_rounding = compress::Rounding::kNearest;  ///< encoding the broadcast
+  UplinkFormat uplink = UplinkFormat::kEncoded;  ///< what the client sends back
   int decode_tile = 4096;       ///< elements decoded at a time (0: whole variables)
 };
 
-enum class UplinkCodec { kNone, kTopK, kThresholdTopK, kRandK, kQsgd, kUniform, kSign, kFp16 };
 enum class ErrorFeedback { kNone, kClient, kServer, kBoth };
-enum class ResidualStorage { kFp32, kFp16, kInt8, kSparse };
 
-/// [uplink] — compression of the client updates sent to the server.
+/// [uplink] — compression of the client updates sent to the server. codec.kind
+/// kIdentity is "none": the trainer's upload is sent as it is.
 struct UplinkSection {
-  UplinkCodec codec = UplinkCodec::kNone;
-  double ratio = 0.01;        ///< top-k / threshold top-k / rand-k: kept fraction
-  int quantize_bits = 0;      ///< kept values of sparse codecs: 0 = fp32, else 1..16 bits
-  int sample_size = 4096;     ///< threshold top-k: sampled elements for the threshold
-  int levels = 15;            ///< QSGD levels s
-  int bucket_size = 512;      ///< QSGD elements per norm
-  int bits = 8;               ///< uniform b-bit
+  compress::UpdateCodecSpec codec;   ///< codec and its parameters (unbiased is set at set-up)
   ErrorFeedback error_feedback = ErrorFeedback::kNone;  ///< where the residual lives
-  ResidualStorage residual = ResidualStorage::kFp32;  ///< client residual storage form
-  double residual_ratio = 0.1;  ///< sparse residual: kept fraction
-  int residual_block = 256;     ///< int8 residual: elements per scale
+  compress::ResidualSpec residual;   ///< client residual storage form
 };
 
 enum class AggregatePathChoice { kAuto, kDense, kSparse, kQuantized };

@@ -5,7 +5,7 @@
 
 namespace fedhpc {
 
-/// Process exit codes (documented in docs/cli.md).
+/// Process exit codes (documented in README.md and docs/design.md, "Errors and exit codes").
 enum ExitCode : int {
   kExitOk = 0,
   kExitRuntime = 1,   ///< IoError, CommError, InternalError

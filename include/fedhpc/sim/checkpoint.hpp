@@ -3,9 +3,11 @@
 /// to a temporary name and renamed into place:
 ///   <ckpt>.results  copy of the results file as it was after the last
 ///                   completed round (flushed first), and
-///   <ckpt>          the state: config, round position, server model and
-///                   optimizer state, server error-feedback residual, row
-///                   counts, checksum, and every client's error-feedback
+///   <ckpt>          the state: config, round position, row counts, the
+///                   named replicated state of every component (server
+///                   model, optimizer state, server error-feedback residual,
+///                   ...; one dataset "/<name>" each), checksum, and every
+///                   client's error-feedback
 ///                   residual (encoded, written collectively: each rank its
 ///                   own clients), each with its own checksum.
 /// The state file is renamed last, so it is the commit point: a run killed at
@@ -17,6 +19,7 @@
 
 #include "fedhpc/comm/communicator.hpp"
 #include "fedhpc/compress/residual_store.hpp"
+#include "fedhpc/fl/named_state.hpp"
 
 namespace fedhpc::sim {
 
@@ -27,9 +30,7 @@ struct Checkpoint {
   std::int64_t client_rows = 0;    ///< rows of /clients written
   std::int64_t snapshots = 0;      ///< rows of /model written
   double elapsed_seconds = 0.0;    ///< wall time of the rounds so far (timing only)
-  std::vector<float> model;        ///< server model (P)
-  std::vector<float> server_state; ///< server optimizer state
-  std::vector<float> server_residual;  ///< server error feedback (empty without)
+  fl::NamedState state;            ///< "model" and every component's replicated state
   std::int64_t residual_entries = 0;   ///< client residuals stored (all ranks)
   std::int64_t residual_bytes = 0;     ///< their encoded bytes (all ranks)
 };

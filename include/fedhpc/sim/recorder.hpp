@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "fedhpc/comm/communicator.hpp"
+#include "fedhpc/fl/metrics.hpp"
 #include "fedhpc/io/results_file.hpp"
 #include "fedhpc/sim/records.hpp"
 
@@ -42,16 +43,19 @@ struct ResumePoint {
 /// Writes one run's results file.
 class Recorder {
  public:
-  /// Creates the file, or (resume != nullptr) reopens "<path>.part" and cuts
-  /// every series back to the resume point.
+  /// Creates the file with the loop's series and those declared in `metrics`,
+  /// or (resume != nullptr) reopens "<path>.part" and cuts every series back
+  /// to the resume point.
   Recorder(const comm::Communicator& comm, const std::string& path, const RunMetadata& meta,
-           const ResumePoint* resume = nullptr);
+           const fl::Metrics& metrics, const ResumePoint* resume = nullptr);
   /// /client_info (and /execution/client_rank).
   void write_client_info(const ClientInfoSlice& slice);
   /// Appends a round: the summary row (rank 0) and this rank's client rows at
-  /// positions my_rows among the round's `sampled` rows.
+  /// positions my_rows among the round's `sampled` rows, for the loop's
+  /// records and the declared metrics (client values in the order of `mine`).
   void write_round(const RoundRecord& round, std::int64_t sampled,
-                   std::span<const std::int64_t> my_rows, std::span<const ClientRecord> mine);
+                   std::span<const std::int64_t> my_rows, std::span<const ClientRecord> mine,
+                   const fl::Metrics& metrics);
   /// Appends a model snapshot.
   void write_snapshot(std::int64_t round, std::span<const float> params);
   /// Flushes everything written so far to disk (before a checkpoint copy).

@@ -1,5 +1,7 @@
 #pragma once
-/// What one round produces: one row per sampled client and one summary row.
+/// What one round of the loop itself produces: one row per sampled client and
+/// one summary row. Components (uplink, server stages, methods) declare their
+/// own series through fl::Metrics instead of adding fields here.
 #include <cstdint>
 
 namespace fedhpc::sim {
@@ -27,7 +29,6 @@ struct ClientRecord {
   std::int64_t param_memory_bytes = 0;  ///< stored parameters + transient decoded buffers
   std::int64_t memory_budget_bytes = 0;
   double flops = 0.0;
-  std::int64_t residual_bytes = 0;    ///< client error-feedback state held after the round
 };
 
 /// One row of /rounds.
@@ -48,10 +49,6 @@ struct RoundRecord {
   std::int64_t peak_memory_max = 0;   ///< largest client peak memory among the sampled
   std::int64_t param_memory_bytes = 0;  ///< a client's parameter memory this round (OMC: encoded + transient)
   double param_memory_ratio = 1.0;    ///< param_memory_bytes / (4 * num_params): 1 for fp32 storage
-  double density = 1.0;               ///< fraction of non-zero model parameters
-  std::int64_t residual_bytes = 0;    ///< error-feedback state of all clients after the round
-  std::int64_t stateful_clients = 0;  ///< clients holding error-feedback state
-  std::int64_t server_update_bytes = 0;  ///< server error feedback: compressed global update
   // Execution (rank-count dependent, written under /execution):
   std::int32_t aggregate_path = 0;    ///< comm::AggregatePath used
   std::int64_t gathered_nnz = 0;      ///< sparse path: support entries gathered (sum over ranks)

@@ -29,6 +29,7 @@ class EncodedStore final : public ParamStore, private model::ParamSource {
   void finish_client(std::span<float> out) override;
   std::int64_t downlink_bytes() const override { return static_cast<std::int64_t>(down_.bytes()); }
   std::int64_t uplink_bytes() const override;
+  bool diverged() const override { return diverged_; }
   std::uint64_t stored_bytes() const override { return local_.bytes(); }
   std::uint64_t transient_bytes() const override;
   std::uint64_t anchor_bytes() const override { return down_.bytes(); }
@@ -55,6 +56,7 @@ class EncodedStore final : public ParamStore, private model::ParamSource {
   compress::EncodedParams local_;  // the client's parameters
   std::vector<float> transient_;   // decoded working buffer (tile + alignment, or largest whole var)
   std::vector<float> anchor_;      // decoded broadcast tile, FedProx only
+  bool diverged_ = false;           // a step of the current client met a non-finite value
   std::size_t held_ = kNone;       // variable currently acquired
   static constexpr std::size_t kNone = static_cast<std::size_t>(-1);
 };

@@ -9,6 +9,7 @@
 #include "fedhpc/core/memory_breakdown.hpp"
 #include "fedhpc/core/rng.hpp"
 #include "fedhpc/data/dataset.hpp"
+#include "fedhpc/fl/client_upload.hpp"
 #include "fedhpc/model/network.hpp"
 
 namespace fedhpc::train {
@@ -18,6 +19,8 @@ struct LocalResult {
   double loss_sum = 0.0;          ///< sum of per-example training losses over all steps
   std::int64_t examples_seen = 0; ///< examples processed (with repetition over epochs)
   std::int64_t steps = 0;         ///< optimizer steps taken
+  /// The parameters left finite values behind (a quantizer would otherwise hide it).
+  bool diverged = false;
 };
 
 /// Trains one client at a time.
@@ -27,16 +30,17 @@ class LocalTrainer {
   /// Prepares the round (e.g. encodes the downlink once) from the server model,
   /// which must stay unchanged until the round's clients are done.
   virtual void begin_round(int round, std::span<const float> global) = 0;
-  /// Trains one client on `data` from the round's downlink and leaves the
-  /// model the server receives in `local` (P). `rng` is the client's stream.
-  virtual LocalResult train(std::span<float> local, const data::ExampleView& data, Rng& rng) = 0;
+  /// Trains one client on `data` from the round's downlink. `rng` is the
+  /// client's stream.
+  virtual LocalResult train(const data::ExampleView& data, Rng& rng) = 0;
+  /// What the client last trained sends (valid until the next train()).
+  virtual fl::ClientUpload upload() const = 0;
   /// Modelled peak device memory of this client's step (valid after begin_round).
   virtual MemoryBreakdown peak_memory(std::int64_t num_samples) const = 0;
   /// FLOPs of this client's local step.
   virtual double flops(std::int64_t num_samples) const = 0;
-  /// Downlink / uplink message bytes per client (valid after begin_round).
+  /// Downlink message bytes per client (valid after begin_round).
   virtual std::int64_t downlink_bytes() const = 0;
-  virtual std::int64_t uplink_bytes() const = 0;
 };
 
 /// Builds the trainer for cfg on `net` (reserved for client.batch_size or more).

@@ -30,6 +30,9 @@ class ParamStore {
                     Rng& rng) = 0;
   /// The client's parameters as the server receives them (decoded), into out (P).
   virtual void finish_client(std::span<float> out) = 0;
+  /// True if the last client's step met a non-finite value that its stored
+  /// form cannot carry (encoded storage), so the client has diverged.
+  virtual bool diverged() const { return false; }
   /// Bytes of the downlink message per client.
   virtual std::int64_t downlink_bytes() const = 0;
   /// Bytes of the uplink message per client.
@@ -63,9 +66,6 @@ class Fp32Store final : public ParamStore {
   std::vector<float> w_;  // (P) working parameters
   model::FlatParams source_;
 };
-
-/// The codec spec of a [storage] section.
-compress::StorageSpec storage_spec(const StorageSection& s);
 
 /// Builds the store for cfg ([storage] section) on `layout`, keyed by run.seed.
 std::unique_ptr<ParamStore> make_param_store(const RunConfig& cfg, const model::ParamLayout& layout);

@@ -14,11 +14,13 @@ class SgdTrainer final : public LocalTrainer {
  public:
   SgdTrainer(const ClientSection& cfg, model::Network& net, std::unique_ptr<ParamStore> store);
   void begin_round(int round, std::span<const float> global) override;
-  LocalResult train(std::span<float> local, const data::ExampleView& data, Rng& rng) override;
+  LocalResult train(const data::ExampleView& data, Rng& rng) override;
+  /// The client's decoded parameters against the server model: the server
+  /// reads a model-sized message (fp32 or the stored form) as that update.
+  fl::ClientUpload upload() const override;
   MemoryBreakdown peak_memory(std::int64_t num_samples) const override;
   double flops(std::int64_t num_samples) const override;
   std::int64_t downlink_bytes() const override { return store_->downlink_bytes(); }
-  std::int64_t uplink_bytes() const override { return store_->uplink_bytes(); }
 
  private:
   std::int64_t total_steps(std::int64_t n) const;
@@ -26,6 +28,8 @@ class SgdTrainer final : public LocalTrainer {
   model::Network* net_;
   std::unique_ptr<ParamStore> store_;
   SgdHyper hyper_;
+  std::span<const float> global_;  // (P) the round's server model
+  std::vector<float> local_;     // (P) the last client's parameters as the server receives them
   std::vector<float> grads_;     // (P)
   std::vector<float> velocity_;  // (P) momentum buffer
   std::vector<float> batch_x_;   // (batch, input)

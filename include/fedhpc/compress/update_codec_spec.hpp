@@ -1,0 +1,36 @@
+#pragma once
+/// Uplink update codec parameters; the [uplink] config section holds one
+/// (config/run_config.hpp), so every default is written here once.
+#include <cstddef>
+
+namespace fedhpc::compress {
+
+/// The codec families of [uplink] codec.
+enum class UpdateCodecKind {
+  kIdentity,
+  kTopK,
+  kThresholdTopK,
+  kRandK,
+  kQsgd,
+  kUniform,
+  kSign,
+  kFp16
+};
+
+/// Codec parameters; fields a kind does not use are ignored.
+struct UpdateCodecSpec {
+  UpdateCodecKind kind = UpdateCodecKind::kIdentity;
+  double ratio = 0.01;             ///< top-k, thr. top-k, rand-k: kept fraction in (0, 1]
+  int quantize_bits = 0;           ///< top-k, thr. top-k, rand-k values: 0 = fp32, else 1..16 bits
+  std::size_t sample_size = 4096;  ///< thr. top-k: sampled elements for the threshold, >= 1
+  int levels = 15;                 ///< QSGD s, 1..65535 (code bits 1 + bit_width(s))
+  std::size_t bucket_size = 512;   ///< QSGD d: elements per norm, >= 1
+  int bits = 8;                    ///< uniform: b, 1..16
+  /// rand-k: scale kept values by n/k (unbiased). Off = the contractive form
+  /// error feedback needs (the simulator turns it off with error feedback).
+  bool unbiased = true;
+  /// Throws ConfigError naming the uplink.* key of a value out of range.
+  void validate() const;
+};
+
+}  // namespace fedhpc::compress

@@ -1,0 +1,24 @@
+#pragma once
+/// Server stages: an ordered chain run around the server optimizer step
+/// (server error feedback today; FedDIP re-pruning, GWK snapping and
+/// zeroth-order clipping plug in here).
+#include <cstdint>
+#include <span>
+
+#include "fedhpc/fl/component.hpp"
+
+namespace fedhpc::fl {
+
+/// One stage. Every rank runs the same stages on the same data.
+class ServerStage : public Component {
+ public:
+  /// Before the optimizer step: may rewrite the round's mean update delta (P).
+  virtual void before_step(int round, std::span<double> delta) {}
+  /// After the optimizer step: may rewrite the server model (P).
+  virtual void after_step(int round, std::span<float> model) {}
+  /// Bytes of the global update this stage made the server send this round
+  /// (0 if it does not change what is broadcast).
+  virtual std::int64_t update_bytes() const { return 0; }
+};
+
+}  // namespace fedhpc::fl

@@ -1,0 +1,49 @@
+#include "fedhpc/sim/client_shard.hpp"
+
+#include <algorithm>
+
+#include "fedhpc/sim/memory_budget.hpp"
+#include "fedhpc/sim/sampler.hpp"
+#include "fedhpc/sim/sharding.hpp"
+
+namespace fedhpc::sim {
+
+ClientShard::ClientShard(const data::FederatedDataset& data, const RunConfig& cfg,
+                         const comm::Communicator& comm)
+    : data_(&data), seed_(cfg.run.seed), client_cfg_(cfg.client), rank_(comm.rank()) {
+  const int n = data.num_clients();
+  std::vector<std::int64_t> sizes(static_cast<std::size_t>(n));
+  for (int c = 0; c < n; ++c) sizes[static_cast<std::size_t>(c)] = data.num_samples(c);
+  owner_ = assign_clients(sizes, comm.size());
+  budget_.resize(static_cast<std::size_t>(n));
+  for (int c = 0; c < n; ++c) budget_[static_cast<std::size_t>(c)] = memory_budget(cfg.client, seed_, c);
+  for (int c = 0; c < n; ++c)
+    if (owner_[static_cast<std::size_t>(c)] == rank_) own_.push_back(c);
+}
+
+ClientVisit ClientShard::classify(int round, std::size_t index, int client,
+                                  const train::LocalTrainer& trainer, std::uint64_t state_bytes,
+                                  RoundRecord& rec) const {
+  ClientVisit v;
+  v.index = index;
+  v.client = client;
+  v.samples = data_->num_samples(client);
+  v.memory = trainer.peak_memory(v.samples);
+  v.memory.state = state_bytes;
+  v.budget = budget(client);
+  v.over_budget = v.memory.total() > v.budget;
+  const bool dropped = drops_out(seed_, round, client, client_cfg_.dropout);
+  if (v.over_budget && client_cfg_.over_budget == OverBudget::kSkip) v.status = ClientStatus::kOverBudget;
+  else if (dropped) v.status = ClientStatus::kDropped;
+  rec.clients_over_budget += v.over_budget ? 1 : 0;
+  rec.clients_dropped += v.status == ClientStatus::kDropped ? 1 : 0;
+  rec.peak_memory_max = std::max<std::int64_t>(rec.peak_memory_max, static_cast<std::int64_t>(v.memory.total()));
+  // The model goes to every client that was asked and fits its budget.
+  v.bytes_down = v.status == ClientStatus::kOverBudget ? 0 : trainer.downlink_bytes();
+  rec.bytes_down += v.bytes_down;
+  v.flops = v.status == ClientStatus::kCompleted ? trainer.flops(v.samples) : 0.0;
+  rec.flops += v.flops;
+  return v;
+}
+
+}  // namespace fedhpc::sim
