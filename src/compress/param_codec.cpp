@@ -113,6 +113,14 @@ std::size_t EncodedParams::var_bytes(std::size_t i) const {
   return vars_[i].bytes;
 }
 
+std::size_t EncodedParams::kept_bytes(std::size_t i, std::size_t kept) const {
+  expects(i < vars_.size() && kept <= vars_[i].size, "EncodedParams::kept_bytes: out of range");
+  const Slot& v = vars_[i];
+  if (!v.quantized) return sizeof(float) * kept;
+  const int b = spec_.code_bits();
+  return v.bytes - packed_bytes(v.size, b) + packed_bytes(kept, b);
+}
+
 bool EncodedParams::is_quantized(std::size_t i) const {
   expects(i < vars_.size(), "EncodedParams::is_quantized: variable index out of range");
   return vars_[i].quantized;

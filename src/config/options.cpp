@@ -91,6 +91,13 @@ compress::Rounding parse_rounding(const std::string& key, const std::string& raw
   return parse_enum<R>(key, raw, {{"stochastic", R::kStochastic}, {"nearest", R::kNearest}});
 }
 
+/// Real in [0, 1).
+double parse_real_below_one(const std::string& key, const std::string& raw) {
+  const double v = parse_real(key, raw, 0.0, 1.0);
+  if (v >= 1.0) throw ConfigError(key, "value " + trim(raw) + " is out of range, expected [0, 1)");
+  return v;
+}
+
 std::vector<int> parse_int_list(const std::string& key, const std::string& raw, int lo, int hi) {
   std::vector<int> out;
   std::stringstream ss(raw);
@@ -352,6 +359,39 @@ const std::vector<Option>& option_table() {
        "sparse path: switch to dense when the gathered support (sum over ranks) exceeds this "
        "fraction of the parameters",
        [](RunConfig& c, S k, S v) { c.aggregate.dense_threshold = parse_real(k, v, 0.0, 1e9); }},
+      // [prune]
+      {"prune.method", "none",
+       "pruning of conv and linear weights: none | feddip | magnitude (no feedback) | snip | random",
+       [](RunConfig& c, S k, S v) {
+         c.prune.method = parse_enum<PruneMethod>(k, v,
+                                                  {{"none", PruneMethod::kNone},
+                                                   {"feddip", PruneMethod::kFedDip},
+                                                   {"magnitude", PruneMethod::kMagnitude},
+                                                   {"snip", PruneMethod::kSnip},
+                                                   {"random", PruneMethod::kRandom}});
+       }},
+      {"prune.sparsity", "0.9", "final sparsity s_p of the prunable weights, in [0, 1)",
+       [](RunConfig& c, S k, S v) { c.prune.sparsity = parse_real_below_one(k, v); }},
+      {"prune.initial_sparsity", "0.5",
+       "sparsity s_0 at round 0 of the cubic schedule (feddip, magnitude), in [0, 1)",
+       [](RunConfig& c, S k, S v) { c.prune.initial_sparsity = parse_real_below_one(k, v); }},
+      {"prune.interval", "5", "feddip, magnitude: recompute the mask every f rounds",
+       [](RunConfig& c, S k, S v) { c.prune.interval = parse_int(k, v, 1, kMaxInt); }},
+      {"prune.mode", "code",
+       "code (server re-zeroes pruned weights) | dpf_server (server keeps the dense model, "
+       "broadcasts w*m; weights can regrow)",
+       [](RunConfig& c, S k, S v) {
+         c.prune.mode = parse_enum<PruneMode>(
+             k, v, {{"code", PruneMode::kCode}, {"dpf_server", PruneMode::kDpfServer}});
+       }},
+      {"prune.lambda_init", "0.0005", "feddip: regularization of staircase segment 1",
+       [](RunConfig& c, S k, S v) { c.prune.lambda_init = parse_real(k, v, 0.0, 1e3); }},
+      {"prune.lambda_max", "0.001", "feddip: regularization staircase end point",
+       [](RunConfig& c, S k, S v) { c.prune.lambda_max = parse_real(k, v, 0.0, 1e3); }},
+      {"prune.segments", "20", "feddip: staircase segments Q (segment 0 has no regularization)",
+       [](RunConfig& c, S k, S v) { c.prune.segments = parse_int(k, v, 2, 1000000); }},
+      {"prune.lr_decay", "0.998", "with pruning: client learning rate lr * lr_decay^round",
+       [](RunConfig& c, S k, S v) { c.prune.lr_decay = parse_real(k, v, 0.0, 1.0, true); }},
   };
   return table;
 }
@@ -482,6 +522,11 @@ void validate(const RunConfig& c) {
   if (c.uplink.error_feedback != ErrorFeedback::kNone && c.uplink.codec.kind == compress::UpdateCodecKind::kIdentity)
     throw ConfigError("uplink.error_feedback",
                       "needs a compressing uplink.codec (uplink.codec = none sends exact updates)");
+  if (c.prune.method != PruneMethod::kNone && c.prune.lambda_max < c.prune.lambda_init)
+    throw ConfigError("prune.lambda_max", "must not be below prune.lambda_init");
+  if (c.prune.mode == PruneMode::kDpfServer && c.prune.method != PruneMethod::kFedDip &&
+      c.prune.method != PruneMethod::kNone)
+    throw ConfigError("prune.mode", "dpf_server keeps pruned weights moving: only prune.method = feddip");
   if (c.client.budget == BudgetDist::kUniform && c.client.budget_min_mb > c.client.budget_max_mb)
     throw ConfigError("client.budget_min_mb", "must not exceed client.budget_max_mb");
 }

@@ -14,6 +14,14 @@ Metrics::Id Metrics::declare(const std::string& path, Axis axis, bool integer) {
   return specs_.size() - 1;
 }
 
+Metrics::Id Metrics::declare_snapshot(const std::string& path) {
+  for (const auto& s : snapshot_paths_)
+    if (s == path) throw InternalError("Metrics: snapshot series " + path + " declared twice");
+  snapshot_paths_.push_back(path);
+  snapshot_values_.emplace_back();
+  return snapshot_paths_.size() - 1;
+}
+
 void Metrics::begin_round() {
   for (std::size_t i = 0; i < specs_.size(); ++i) {
     const std::size_t n = specs_[i].axis == Axis::kRound ? 1 : 0;

@@ -54,8 +54,10 @@ void ResultsFile::create_series(const std::string& path, std::size_t cols,
   H5Handle dcpl(H5Pcreate(H5P_DATASET_CREATE), "H5Pcreate(create) " + path);
   h5check(H5Pset_chunk(dcpl, rank, chunk), "H5Pset_chunk " + path);
   h5check(H5Pset_fill_time(dcpl, H5D_FILL_TIME_NEVER), "H5Pset_fill_time " + path);
-  H5Handle d(H5Dcreate2(file_, path.c_str(), h5_type<T>::get(), space, H5P_DEFAULT, dcpl,
-                        H5P_DEFAULT),
+  // A component's series may live in a group of its own ("/prune/...").
+  H5Handle lcpl(H5Pcreate(H5P_LINK_CREATE), "H5Pcreate(link) " + path);
+  h5check(H5Pset_create_intermediate_group(lcpl, 1), "H5Pset_create_intermediate_group " + path);
+  H5Handle d(H5Dcreate2(file_, path.c_str(), h5_type<T>::get(), space, lcpl, dcpl, H5P_DEFAULT),
              "H5Dcreate " + path);
 }
 

@@ -84,6 +84,8 @@ Recorder::Recorder(const comm::Communicator& comm, const std::string& path, cons
   }
   series<std::int64_t>("/model/round", Axis::kSnapshot, 0, 1);
   series<float>("/model/params", Axis::kSnapshot, static_cast<std::size_t>(meta.num_params), 1);
+  for (const auto& snap : metrics.snapshot_series())
+    series<std::uint8_t>(snap, Axis::kSnapshot, static_cast<std::size_t>(meta.num_params), 1);
 
   if (resume) {
     for (const auto& s : series_) {
@@ -194,13 +196,19 @@ void Recorder::write_round(const RoundRecord& r, std::int64_t sampled,
   file_.append<std::int32_t>("/execution/client_row_rank", sampled, my_rows, ranks);
 }
 
-void Recorder::write_snapshot(std::int64_t round, std::span<const float> params) {
+void Recorder::write_snapshot(std::int64_t round, std::span<const float> params,
+                              const fl::Metrics& metrics) {
   const bool root = comm_->rank() == 0;
   const std::int64_t zero = 0;
   const std::span<const std::int64_t> row0 = root ? std::span<const std::int64_t>(&zero, 1)
                                                   : std::span<const std::int64_t>();
   file_.append<std::int64_t>("/model/round", 1, row0, {&round, root ? 1u : 0u});
   file_.append<float>("/model/params", 1, row0, root ? params : std::span<const float>());
+  for (std::size_t id = 0; id < metrics.snapshot_series().size(); ++id) {
+    const auto& v = metrics.snapshot_values(id);
+    file_.append<std::uint8_t>(metrics.snapshot_series()[id], 1, row0,
+                               root ? std::span<const std::uint8_t>(v) : std::span<const std::uint8_t>());
+  }
 }
 
 void Recorder::commit() { file_.commit(); }

@@ -16,6 +16,22 @@ void ServerStages::step(int round, std::span<double> delta, std::span<float> mod
   ran_ = true;
 }
 
+void ServerStages::start(std::span<float> model) {
+  for (auto& s : stages_) s->start(model);
+}
+
+std::span<const float> ServerStages::published(std::span<const float> model) {
+  if (stages_.empty()) return model;
+  published_.resize(model.size());
+  for (const auto& s : stages_)
+    if (s->publish(model, published_)) return published_;
+  return model;
+}
+
+void ServerStages::snapshot(fl::Metrics& m) const {
+  for (const auto& s : stages_) s->snapshot(m);
+}
+
 void ServerStages::declare(fl::Metrics& m, fl::TallyLayout& t) {
   update_bytes_ = m.declare("/rounds/server_update_bytes", fl::Axis::kRound);
   for (auto& s : stages_) s->declare(m, t);

@@ -16,6 +16,7 @@
 #include "fedhpc/core/stop_signal.hpp"
 #include "fedhpc/core/timer.hpp"
 #include "fedhpc/sim/sampler.hpp"
+#include "fedhpc/prune/pruning.hpp"
 #include "fedhpc/sim/server_feedback.hpp"
 
 namespace fedhpc::sim {
@@ -89,8 +90,16 @@ Simulation::Simulation(const RunConfig& cfg, std::string effective_ini,
   data_ = data::open_federated_dataset(cfg_.data, cfg_.run.seed);
   net_ = model::make_network(cfg_.model, data_->input_shape(), data_->num_classes());
   net_->reserve(std::max(cfg_.client.batch_size, kEvalBatch));
-  trainer_ = train::make_trainer(cfg_, *net_);
   const std::size_t P = net_->layout().size();
+  server_ = std::make_unique<ServerStages>(make_server_optimizer(cfg_.server, P));
+  // A method plugs in here, once: its store decorator, server stage and phase.
+  std::unique_ptr<train::ParamStore> store = train::make_param_store(cfg_, net_->layout());
+  if (auto pruning = prune::make_pruning(cfg_, *net_)) {
+    store = pruning->wrap(std::move(store));
+    server_->add(std::move(pruning->stage));
+    if (pruning->phase) phases_.push_back(std::move(pruning->phase));
+  }
+  trainer_ = train::make_trainer(cfg_, *net_, std::move(store));
 
   shard_ = std::make_unique<ClientShard>(*data_, cfg_, comm);
   const auto [t0, t1] = test_rows(data_->test_size(), comm.rank(), comm.size());
@@ -104,7 +113,6 @@ Simulation::Simulation(const RunConfig& cfg, std::string effective_ini,
 
   // The seams of this run (docs/design.md): chosen here, once.
   uplink_ = make_uplink(cfg_, P, shard_->own());
-  server_ = std::make_unique<ServerStages>(make_server_optimizer(cfg_.server, P));
   if (server_feedback(cfg_.uplink)) {
     compress::UpdateCodecSpec spec = cfg_.uplink.codec;
     spec.unbiased = false;  // contractive, as under client error feedback
@@ -139,7 +147,7 @@ Simulation::Simulation(const RunConfig& cfg, std::string effective_ini,
 Simulation::~Simulation() = default;
 
 RoundRecord Simulation::run_round(int round, ClientRows& rows) {
-  trainer_->begin_round(round, model_);  // downlink: encoded once per round
+  trainer_->begin_round(round, server_->published(model_));  // downlink: encoded once per round
   const auto sampled = sample_clients(cfg_.run.seed, round, data_->num_clients(), cfg_.clients_per_round());
   RoundRecord rec;
   rec.round = round;
@@ -224,6 +232,29 @@ comm::ReduceResult Simulation::aggregate(RoundRecord& rec, std::int64_t trained)
   return red;
 }
 
+void Simulation::run_phase(fl::EstimatePhase& phase) {
+  const std::size_t P = model_.size();
+  const auto agg = comm::make_round_aggregator(comm::AggregatePath::kDense, P, 1, cfg_.run.seed, 0.0);
+  std::vector<float> estimate(P);
+  std::vector<double> mean(P, 0.0);
+  for (int it = 0; it < phase.iterations(); ++it) {
+    const auto sampled = sample_clients(cfg_.run.seed, it, data_->num_clients(), cfg_.clients_per_round());
+    RoundRecord counts;  // classification only; the phase writes no rows
+    agg->begin_round(it);
+    shard_->for_each(it, sampled, *trainer_, uplink_->device_state_bytes(), counts, [&](const ClientVisit& v) {
+      if (v.status != ClientStatus::kCompleted) return;
+      Rng rng(cfg_.run.seed, Purpose::kPrune, static_cast<std::uint64_t>(it), static_cast<std::uint64_t>(v.client));
+      phase.estimate(it, data_->examples(v.client), model_, rng, estimate);
+      for (const float x : estimate)
+        if (!comm::fits_weighted(x, v.samples)) return;  // a non-finite estimate is left out
+      agg->add(v.client, v.samples, {estimate, {}});
+      agg->tail()[0] += 1;
+    });
+    agg->reduce(*comm_, static_cast<std::int64_t>(sampled.size()), mean);
+    phase.finish(it, mean, static_cast<std::int64_t>(agg->tail()[0]), model_);
+  }
+}
+
 void Simulation::record_execution(const comm::AggregateStats& st, RoundRecord& rec) const {
   std::int64_t exec[4] = {st.bytes_sent, st.bytes_received,
                           static_cast<std::int64_t>(current_rss_bytes()),
@@ -283,6 +314,12 @@ Simulation::Outcome Simulation::run() {
   meta.clients_per_round = c.clients_per_round();
   meta.rounds = c.server.rounds;
   meta.model_layout = describe_layout(net_->layout());
+  if (!resume_) {
+    // Phases before the rounds, then the stages' view of the initial model;
+    // before the results file exists, so an error leaves nothing behind.
+    for (auto& phase : phases_) run_phase(*phase);
+    server_->start(model_);
+  }
   const ResumePoint point{start_round_, client_rows_, snapshots_};
   if (resume_) restore_results(*comm_, c.run.checkpoint_path(), c.run.output + ".part");
   Recorder recorder(*comm_, c.run.output, meta, metrics_, resume_ ? &point : nullptr);
@@ -309,7 +346,7 @@ Simulation::Outcome Simulation::run_rounds(Recorder& recorder) {
     const bool last = r + 1 == c.server.rounds;
     rec.test_accuracy = rec.test_loss = nan;
     if ((r + 1) % c.run.eval_every == 0 || last) {
-      const EvalResult e = evaluator_->evaluate(model_);
+      const EvalResult e = evaluator_->evaluate(server_->published(model_));
       rec.test_accuracy = e.accuracy;
       rec.test_loss = e.loss;
       summary_.final_accuracy = e.accuracy;
@@ -319,7 +356,8 @@ Simulation::Outcome Simulation::run_rounds(Recorder& recorder) {
     recorder.write_round(rec, rec.clients_sampled, rows.index, rows.records, metrics_);
     client_rows_ += rec.clients_sampled;
     if ((c.run.snapshot_every > 0 && (r + 1) % c.run.snapshot_every == 0) || last) {
-      recorder.write_snapshot(r, model_);
+      for (const auto* comp : components_) comp->snapshot(metrics_);
+      recorder.write_snapshot(r, server_->published(model_), metrics_);
       ++snapshots_;
     }
     summary_.client_updates += rec.clients_completed;

@@ -166,6 +166,17 @@ std::int64_t EncodedStore::uplink_bytes() const {
                          : static_cast<std::int64_t>(4 * layout_->size());
 }
 
+std::int64_t EncodedStore::kept_value_bytes(std::span<const std::size_t> kept_per_var, Copy copy) const {
+  std::size_t total = 0;
+  if (copy == Copy::kUplink && !uplink_encoded_) {
+    for (const auto k : kept_per_var) total += sizeof(float) * k;
+    return static_cast<std::int64_t>(total);
+  }
+  const compress::EncodedParams& p = copy == Copy::kDownlink ? down_ : local_;
+  for (std::size_t i = 0; i < kept_per_var.size(); ++i) total += p.kept_bytes(i, kept_per_var[i]);
+  return static_cast<std::int64_t>(total);
+}
+
 std::uint64_t EncodedStore::transient_bytes() const {
   return 4ull * (transient_.size() + anchor_.size());
 }

@@ -19,4 +19,10 @@ void Fp32Store::step(std::span<const float> grads, std::span<float> velocity, co
 
 void Fp32Store::finish_client(std::span<float> out) { std::copy(w_.begin(), w_.end(), out.begin()); }
 
+std::int64_t Fp32Store::kept_value_bytes(std::span<const std::size_t> kept_per_var, Copy) const {
+  std::size_t total = 0;
+  for (const auto k : kept_per_var) total += sizeof(float) * k;
+  return static_cast<std::int64_t>(total);
+}
+
 }  // namespace fedhpc::train

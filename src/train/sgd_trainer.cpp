@@ -116,6 +116,11 @@ double SgdTrainer::flops(std::int64_t num_samples) const {
   return 3.0 * net_->forward_flops() * static_cast<double>(examples);
 }
 
+std::unique_ptr<LocalTrainer> make_trainer(const RunConfig& cfg, model::Network& net,
+                                           std::unique_ptr<ParamStore> store) {
+  return std::make_unique<SgdTrainer>(cfg.client, net, std::move(store));
+}
+
 std::unique_ptr<LocalTrainer> make_trainer(const RunConfig& cfg, model::Network& net) {
   return std::make_unique<SgdTrainer>(cfg.client, net, make_param_store(cfg, net.layout()));
 }

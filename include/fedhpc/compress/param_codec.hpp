@@ -93,6 +93,9 @@ class EncodedParams {
   std::size_t bytes() const noexcept { return arena_.size(); }
   /// Stored bytes of variable i.
   std::size_t var_bytes(std::size_t i) const;
+  /// Bytes of variable i if only `kept` of its values were stored (a pruned
+  /// variable: its scalars plus kept codes, or 4 bytes per kept fp32 value).
+  std::size_t kept_bytes(std::size_t i, std::size_t kept) const;
   /// True when variable i is stored quantized (false: fp32).
   bool is_quantized(std::size_t i) const;
   /// Bytes reserved for the storage (>= bytes(): room for the PPQ fp32 set).

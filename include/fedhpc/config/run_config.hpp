@@ -110,6 +110,22 @@ struct UplinkSection {
   compress::ResidualSpec residual;   ///< client residual storage form
 };
 
+enum class PruneMethod { kNone, kFedDip, kMagnitude, kSnip, kRandom };
+enum class PruneMode { kCode, kDpfServer };
+
+/// [prune] — masks over the conv and linear weights (METHODS.md §2; biases are never pruned).
+struct PruneSection {
+  PruneMethod method = PruneMethod::kNone;
+  double sparsity = 0.9;           ///< final sparsity s_p of the prunable weights, [0, 1)
+  double initial_sparsity = 0.5;   ///< s_0 of the cubic schedule (FedDIP, magnitude), [0, 1)
+  int interval = 5;                ///< re-prune every f rounds (FedDIP, magnitude)
+  PruneMode mode = PruneMode::kCode;  ///< code: server re-zeroes; dpf_server: server keeps the dense model
+  double lambda_init = 5e-4;       ///< FedDIP regularization staircase, segment 1
+  double lambda_max = 1e-3;        ///< FedDIP staircase end point (segment Q reaches (Q-2)/(Q-1) of the way)
+  int segments = 20;               ///< staircase segments Q (segment 0: lambda = 0)
+  double lr_decay = 0.998;         ///< client lr_t = client.lr * lr_decay^t (with any prune method)
+};
+
 enum class AggregatePathChoice { kAuto, kDense, kSparse, kQuantized };
 
 /// [aggregate] — how ranks combine their rank-local sums.
@@ -128,6 +144,7 @@ struct RunConfig {
   StorageSection storage;
   UplinkSection uplink;
   AggregateSection aggregate;
+  PruneSection prune;
 
   /// Number of clients sampled per round.
   int clients_per_round() const;

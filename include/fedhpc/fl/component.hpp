@@ -24,6 +24,9 @@ class Component {
   virtual void save(NamedState&) const {}
   /// Restores what save() wrote; throws ConfigError naming run.checkpoint if missing.
   virtual void load(const NamedState&) {}
+  /// Adds its per-parameter flags to a /model snapshot (declared with
+  /// Metrics::declare_snapshot), e.g. the pruning mask.
+  virtual void snapshot(Metrics&) const {}
 };
 
 }  // namespace fedhpc::fl

@@ -28,6 +28,14 @@ class Metrics {
   Id declare(const std::string& path, Axis axis, bool integer = true);
   const std::vector<SeriesSpec>& series() const noexcept { return specs_; }
 
+  /// Declares a uint8 series written with every /model snapshot (one value per
+  /// parameter), e.g. "/model/mask"; returns its index among snapshot series.
+  Id declare_snapshot(const std::string& path);
+  const std::vector<std::string>& snapshot_series() const noexcept { return snapshot_paths_; }
+  /// The values of snapshot series id for the next snapshot (P).
+  std::vector<std::uint8_t>& snapshot_values(Id id) { return snapshot_values_.at(id); }
+  const std::vector<std::uint8_t>& snapshot_values(Id id) const { return snapshot_values_.at(id); }
+
   /// Starts a round with no client rows; round values reset to 0.
   void begin_round();
   /// Adds this rank's next client row (its values 0) and returns its index.
@@ -47,6 +55,8 @@ class Metrics {
   std::vector<SeriesSpec> specs_;
   std::vector<std::vector<std::int64_t>> ints_;  // (series) values of integer series
   std::vector<std::vector<double>> reals_;       // (series) values of float series
+  std::vector<std::string> snapshot_paths_;
+  std::vector<std::vector<std::uint8_t>> snapshot_values_;  // (snapshot series, P)
 };
 
 }  // namespace fedhpc::fl

@@ -12,6 +12,13 @@ namespace fedhpc::fl {
 /// One stage. Every rank runs the same stages on the same data.
 class ServerStage : public Component {
  public:
+  /// Once before the first round of a new run (not on resume): may set up
+  /// state from, and rewrite, the initial server model (P).
+  virtual void start(std::span<float> model) {}
+  /// The model clients receive and the test set sees, if this stage changes
+  /// it (e.g. w ⊙ m when the server keeps a dense model): writes it to out (P)
+  /// and returns true; false = the server model itself.
+  virtual bool publish(std::span<const float> model, std::span<float> out) const { return false; }
   /// Before the optimizer step: may rewrite the round's mean update delta (P).
   virtual void before_step(int round, std::span<double> delta) {}
   /// After the optimizer step: may rewrite the server model (P).

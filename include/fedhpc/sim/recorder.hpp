@@ -56,8 +56,8 @@ class Recorder {
   void write_round(const RoundRecord& round, std::int64_t sampled,
                    std::span<const std::int64_t> my_rows, std::span<const ClientRecord> mine,
                    const fl::Metrics& metrics);
-  /// Appends a model snapshot.
-  void write_snapshot(std::int64_t round, std::span<const float> params);
+  /// Appends a model snapshot and the declared snapshot series of `metrics`.
+  void write_snapshot(std::int64_t round, std::span<const float> params, const fl::Metrics& metrics);
   /// Flushes everything written so far to disk (before a checkpoint copy).
   void flush();
   /// Closes the file and moves it to its final name.

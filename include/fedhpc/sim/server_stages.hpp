@@ -23,6 +23,11 @@ class ServerStages final : public fl::Component {
   void step(int round, std::span<double> delta, std::span<float> model);
   /// The round had no update: nothing ran (the series records 0).
   void skip() noexcept { ran_ = false; }
+  /// Every stage's start() on the initial model (new runs only).
+  void start(std::span<float> model);
+  /// The model clients receive and the test set sees: a stage's published
+  /// form of `model`, or `model` itself.
+  std::span<const float> published(std::span<const float> model);
   const std::vector<std::unique_ptr<fl::ServerStage>>& stages() const noexcept { return stages_; }
 
   void declare(fl::Metrics& m, fl::TallyLayout& t) override;
@@ -31,11 +36,13 @@ class ServerStages final : public fl::Component {
   void record_round(const fl::RoundTally& t, fl::Metrics& m) const override;
   void save(fl::NamedState& s) const override;
   void load(const fl::NamedState& s) override;
+  void snapshot(fl::Metrics& m) const override;
 
  private:
   std::unique_ptr<ServerOptimizer> optimizer_;
   std::vector<std::unique_ptr<fl::ServerStage>> stages_;
   bool ran_ = false;
+  std::vector<float> published_;  // (P) a stage's published model, if any
   fl::Metrics::Id update_bytes_ = 0;
 };
 

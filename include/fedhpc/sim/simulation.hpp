@@ -11,6 +11,7 @@
 #include "fedhpc/comm/round_aggregator.hpp"
 #include "fedhpc/config/run_config.hpp"
 #include "fedhpc/data/dataset.hpp"
+#include "fedhpc/fl/estimate_phase.hpp"
 #include "fedhpc/fl/metrics.hpp"
 #include "fedhpc/fl/round_tally.hpp"
 #include "fedhpc/model/network.hpp"
@@ -62,6 +63,8 @@ class Simulation {
   /// Execution figures (summed over ranks: one small reduction).
   void record_execution(const comm::AggregateStats& st, RoundRecord& rec) const;
   Outcome run_rounds(Recorder& recorder);
+  /// Runs a phase before the rounds over the client shard (exact mean over ranks).
+  void run_phase(fl::EstimatePhase& phase);
   void write_client_info(Recorder& recorder);
   void checkpoint(Recorder& recorder, std::int64_t next_round, double elapsed);
   void print_progress(const RoundRecord& r) const;
@@ -78,6 +81,7 @@ class Simulation {
   std::unique_ptr<Uplink> uplink_;                 // client -> server
   std::unique_ptr<comm::RoundAggregator> aggregator_;  // ranks -> mean update
   std::unique_ptr<ServerStages> server_;           // optimizer and stages
+  std::vector<std::unique_ptr<fl::EstimatePhase>> phases_;  // before the rounds
   std::vector<fl::Component*> components_;         // uplink_, server_: series, tally, state
   fl::Metrics metrics_;                            // series declared by components
   fl::TallyLayout tally_layout_;                   // exact counters summed with the update

@@ -43,7 +43,11 @@ class LocalTrainer {
   virtual std::int64_t downlink_bytes() const = 0;
 };
 
-/// Builds the trainer for cfg on `net` (reserved for client.batch_size or more).
+/// Builds the trainer for cfg on `net` (reserved for client.batch_size or more)
+/// with the parameter store of [storage] (train::make_param_store).
 std::unique_ptr<LocalTrainer> make_trainer(const RunConfig& cfg, model::Network& net);
+/// The same over a given parameter store (e.g. a method's decorator of it).
+std::unique_ptr<LocalTrainer> make_trainer(const RunConfig& cfg, model::Network& net,
+                                           std::unique_ptr<class ParamStore> store);
 
 }  // namespace fedhpc::train

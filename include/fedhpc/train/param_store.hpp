@@ -30,6 +30,11 @@ class ParamStore {
                     Rng& rng) = 0;
   /// The client's parameters as the server receives them (decoded), into out (P).
   virtual void finish_client(std::span<float> out) = 0;
+  /// Which copy kept_value_bytes measures.
+  enum class Copy { kDownlink, kUplink, kStored };
+  /// Bytes of only the kept values of each variable (kept_per_var, layout
+  /// order) in the form of `copy`: what a pruned model's values cost.
+  virtual std::int64_t kept_value_bytes(std::span<const std::size_t> kept_per_var, Copy copy) const = 0;
   /// True if the last client's step met a non-finite value that its stored
   /// form cannot carry (encoded storage), so the client has diverged.
   virtual bool diverged() const { return false; }
@@ -60,6 +65,7 @@ class Fp32Store final : public ParamStore {
   std::uint64_t stored_bytes() const override { return 4 * w_.size(); }
   std::uint64_t transient_bytes() const override { return 0; }
   std::uint64_t anchor_bytes() const override { return 4 * w_.size(); }
+  std::int64_t kept_value_bytes(std::span<const std::size_t> kept_per_var, Copy) const override;
 
  private:
   std::span<const float> global_;
