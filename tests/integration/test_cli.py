@@ -531,6 +531,23 @@ class Checkpoint(Tmp):
             d = h5diff(ref, o)
             self.assertEqual(d.returncode, 0, d.stdout + d.stderr)
 
+    def test_pruning_mask_resumes_at_another_rank_count(self):
+        pr = ["--prune.method", "feddip", "--prune.mode", "dpf_server", "--prune.sparsity", "0.8",
+              "--prune.interval", "3"]
+        ref = self.out("prune_ref.h5")
+        run(LONG + pr + ["--run.progress", "false", "--run.output", ref], np_=2)
+        o = self.out("prune.h5")
+        p = self.start(o, extra=pr)
+        os.kill(p.pid, signal.SIGUSR1)
+        code, err = self.finish(p)
+        self.assertEqual(code, 3, err)
+        with h5py.File(o + ".ckpt") as f:
+            self.assertIn("mask", f.attrs["state"].split(";"))
+            self.assertLess(f["/mask"][:].mean(), 0.9)
+        run(LONG + pr + ["--run.progress", "false", "--run.output", o, "--resume"], np_=3)
+        d = h5diff(ref, o)
+        self.assertEqual(d.returncode, 0, d.stdout + d.stderr)
+
     def test_refusals_leave_checkpoint_untouched(self):
         o = self.out("bad.h5")
         p = self.start(o)
@@ -591,3 +608,84 @@ class Checkpoint(Tmp):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+def support_bytes(n, k):
+    """compress::support_bytes: k indices at bit_width(n-1) bits, or an n-bit mask."""
+    ib = max(1, (n - 1).bit_length())
+    return min((k * ib + 7) // 8, (n + 7) // 8)
+
+
+class Prune(Tmp):
+    """[prune]: FedDIP and its baselines from the CLI, visible in the results file."""
+    BASE = TINY[:] + ["--prune.interval", "2", "--prune.sparsity", "0.8"]
+
+    def args(self, *extra):
+        a = [x for x in self.BASE]
+        a[a.index("--server.rounds") + 1] = "6"
+        return a + list(extra)
+
+    def test_feddip_np_1_2_4_identical_sparse_and_bytes_exact(self):
+        outs = []
+        for n in (1, 2, 4):
+            o = self.out(f"fd{n}.h5")
+            run(self.args("--prune.method", "feddip", "--run.output", o), np_=n)
+            outs.append(o)
+        for o in outs[1:]:
+            d = h5diff(outs[0], o)
+            self.assertEqual(d.returncode, 0, d.stdout + d.stderr)
+        with h5py.File(outs[0]) as f:
+            r = f["/rounds"]
+            dens = r["density"][:]
+            self.assertTrue(np.all(np.diff(dens) <= 0), dens)  # code mode: nothing regrows
+            self.assertLess(dens[-1], 0.3)
+            self.assertGreater(r["lambda"][-1], 0.0)
+            mask = f["/model/mask"][-1]
+            params = f["/model/params"][-1]
+            self.assertTrue(np.all(params[mask == 0] == 0), "the server model is zero where pruned")
+            P, k = mask.size, int(mask.sum())
+            self.assertAlmostEqual(k / P, dens[-1])
+            for name in f["/prune/layer_density"]:
+                self.assertLessEqual(f["/prune/layer_density"][name][-1], 1.0)
+            # The last round's downlink: support + 4 bytes per kept value, per client
+            # (the mask in effect during that round is the one before its re-pruning:
+            # interval 2 re-prunes after round 4, not after round 5).
+            c = f["/clients"]
+            last = c["round"][:] == 5
+            sent = c["bytes_down"][last]
+            self.assertTrue(np.all((sent == 0) | (sent == support_bytes(P, k) + 4 * k)), (sent, P, k))
+            up = c["bytes_up"][last][c["status"][last] == 0]
+            self.assertTrue(np.all(up == 4 * k), up)
+            self.assertLess(r["bytes_down"][-1], 0.5 * 4 * P * r["clients_sampled"][-1])
+
+    def test_dpf_server_and_snip_identical_at_np_1_3(self):
+        for method, mode in (("feddip", "dpf_server"), ("snip", "code"), ("random", "code")):
+            a, b = self.out(f"{method}1.h5"), self.out(f"{method}3.h5")
+            extra = ["--prune.method", method, "--prune.mode", mode]
+            run(self.args(*extra, "--run.output", a), np_=1)
+            run(self.args(*extra, "--run.output", b), np_=3)
+            d = h5diff(a, b)
+            self.assertEqual(d.returncode, 0, method + d.stdout + d.stderr)
+            with h5py.File(a) as f:
+                dens = f["/rounds/density"][:]
+                if method == "feddip":
+                    up = f["/clients/bytes_up"][:][f["/clients/status"][:] == 0]
+                    self.assertTrue(np.all(up == 4 * f.attrs["num_params"]), "dpf_server: dense uplink")
+                else:
+                    self.assertTrue(np.all(dens == dens[0]), "a one-shot mask stays")
+                    self.assertAlmostEqual(f["/rounds/weight_sparsity"][0], 0.8, places=3)
+
+    def test_bad_values_exit_2_naming_the_key(self):
+        for extra, key in ((["--prune.sparsity", "1"], "prune.sparsity"),
+                           (["--prune.initial_sparsity", "-0.1"], "prune.initial_sparsity"),
+                           (["--prune.interval", "0"], "prune.interval"),
+                           (["--prune.method", "snip", "--prune.mode", "dpf_server"], "prune.mode"),
+                           (["--prune.method", "lottery"], "prune.method"),
+                           (["--prune.method", "feddip", "--prune.lambda_max", "1e-5"], "prune.lambda_max")):
+            o = self.out("never.h5")
+            p = run(self.args(*extra, "--run.output", o), np_=2, check=False)
+            self.assertEqual(p.returncode, 2, p.stdout + p.stderr)
+            ours = [l for l in p.stderr.splitlines() if "fedhpc:" in l]
+            self.assertEqual(len(ours), 1, p.stderr)
+            self.assertIn(key, ours[0])
+            self.assertEqual(os.listdir(self.dir), [])

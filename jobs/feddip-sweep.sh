@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# FedDIP sweep (docs/feddip.md): every configs/feddip_*.ini over seeds 1 2 3,
+# plus the composition variants (each method alone), then the table of
+# mean ± std over seeds (analysis/feddip_table.py). Runs with the same seed
+# see the same clients and batches (keyed streams), so they are paired.
+#   jobs/feddip-sweep.sh [-n RANKS] [-o DIR] [-s "SEEDS"] [--server.rounds R ...]
+# Existing results files are skipped, so an interrupted sweep continues.
+set -euo pipefail
+here="$(cd "$(dirname "$0")/.." && pwd)"
+ranks="$(nproc)"; out="$here/results/feddip"; seeds="1 2 3"
+while [ $# -gt 0 ]; do
+  case "$1" in
+    -n) ranks="$2"; shift 2 ;;
+    -o) out="$2"; shift 2 ;;
+    -s) seeds="$2"; shift 2 ;;
+    *) break ;;
+  esac
+done
+mkdir -p "$out"
+extra=("$@")
+one() {  # name config seed [overrides...]
+  local name="$1" cfg="$2" seed="$3"; shift 3
+  local file="$out/${name}_seed$seed.h5"
+  [ -e "$file" ] && { echo "exists, skipped: $file"; return; }
+  echo "== $name seed $seed"
+  "$here/jobs/run-local.sh" -n "$ranks" -c "$here/configs/$cfg.ini" --run.output "$file" \
+    --run.seed "$seed" --run.progress false "$@" "${extra[@]}"
+}
+for seed in $seeds; do
+  for cfg in "$here"/configs/feddip_*.ini; do
+    name="$(basename "$cfg" .ini)"
+    one "$name" "$name" "$seed"
+  done
+  # Composition: each ingredient of feddip_omc_topk alone.
+  one feddip_s90_int8 feddip_s90 "$seed" --storage.codec int --storage.bits 8 --storage.weights_only true
+  one feddip_s90_topk feddip_s90 "$seed" --uplink.codec topk --uplink.ratio 0.02 \
+    --uplink.error_feedback client --uplink.residual int8
+  one feddip_dense_int8 feddip_dense "$seed" --storage.codec int --storage.bits 8 --storage.weights_only true
+  one feddip_dense_topk feddip_dense "$seed" --uplink.codec topk --uplink.ratio 0.02 \
+    --uplink.error_feedback client --uplink.residual int8
+done
+/usr/bin/python3 "$here/analysis/feddip_table.py" "$out"
