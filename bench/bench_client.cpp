@@ -16,7 +16,9 @@
 #include "fedhpc/core/rng.hpp"
 #include "fedhpc/core/timer.hpp"
 #include "fedhpc/model/network.hpp"
+#include "fedhpc/prune/pruning.hpp"
 #include "fedhpc/train/local_trainer.hpp"
+#include "fedhpc/train/param_store.hpp"
 
 using namespace fedhpc;
 
@@ -77,8 +79,17 @@ int main(int argc, char** argv) {
     MemoryBreakdown mem;
   };
   const auto measure = [&](const RunConfig& c) {
-    auto trainer = train::make_trainer(c, *net);
-    trainer->begin_round(0, global);
+    // The store as the simulator builds it: [storage], wrapped by the [prune] method.
+    std::unique_ptr<train::ParamStore> store = train::make_param_store(c, net->layout());
+    std::vector<float> start = global;
+    if (auto pruning = prune::make_pruning(c, *net)) {
+      Rng mr(2, Purpose::kPrune);
+      pruning->state->mask.set_random(1.0 - c.prune.sparsity, mr);
+      pruning->state->mask.apply(start);  // the broadcast is w ⊙ m
+      store = pruning->wrap(std::move(store));
+    }
+    auto trainer = train::make_trainer(c, *net, std::move(store));
+    trainer->begin_round(10, start);  // a round with lambda > 0 (FedDIP)
     for (int k = 0; k < 5; ++k) {  // warm-up
       Rng r(1, Purpose::kShuffle, 0, static_cast<std::uint64_t>(k));
       trainer->train(view, r);
@@ -100,6 +111,16 @@ int main(int argc, char** argv) {
   omc.storage.pvt = true;
   omc.storage.fp32_fraction = 0.1;
   const Result q8 = measure(omc);
+  // Masked clients at 90 % weight sparsity: FedDIP (dense update + regularizer)
+  // and magnitude pruning without feedback (masked gradient).
+  RunConfig fd = cfg;
+  fd.prune.method = PruneMethod::kFedDip;
+  fd.prune.sparsity = 0.9;
+  fd.server.rounds = 100;
+  const Result feddip = measure(fd);
+  RunConfig mag = fd;
+  mag.prune.method = PruneMethod::kMagnitude;
+  const Result frozen = measure(mag);
 
   std::printf("large GEMM (1024^3, Eigen, fp32):\n");
   const double gemm = gemm_gflops(1024, 5);
@@ -115,6 +136,12 @@ int main(int argc, char** argv) {
   std::printf("OMC client peak         %10.1f KiB (params %.1f + decoded %.1f KiB)\n",
               static_cast<double>(q8.mem.total()) / 1024.0, static_cast<double>(q8.mem.params) / 1024.0,
               static_cast<double>(q8.mem.decoded) / 1024.0);
+  std::printf("FedDIP 90%% updates/s/core %8.1f\n", feddip.updates_per_s);
+  std::printf("FedDIP / fp32 step time %10.2f x\n", fp32.updates_per_s / feddip.updates_per_s);
+  std::printf("magnitude 90%% / fp32    %10.2f x\n", fp32.updates_per_s / frozen.updates_per_s);
+  std::printf("FedDIP client peak      %10.1f KiB (params %.1f KiB); magnitude %.1f KiB (params %.1f KiB)\n",
+              static_cast<double>(feddip.mem.total()) / 1024.0, static_cast<double>(feddip.mem.params) / 1024.0,
+              static_cast<double>(frozen.mem.total()) / 1024.0, static_cast<double>(frozen.mem.params) / 1024.0);
   std::printf("peak RSS                %10.1f MiB\n", static_cast<double>(peak_rss_bytes()) / (1 << 20));
   return 0;
 }

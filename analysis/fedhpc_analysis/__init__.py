@@ -15,6 +15,7 @@ Typical use (with ``PYTHONPATH=analysis`` from the repository root)::
     sweep.rounds          # every run's rows, with a ``run`` column (the file stem)
     sweep.table           # one row per run: the attributes/config keys that differ
     sweep.summary(target=0.8)
+    fa.seed_summary(sweep)  # runs named <config>_seed<N>: mean ± std over seeds
 """
 
 from .results import (
@@ -31,6 +32,7 @@ from .results import (
     bytes_to_accuracy,
     cumulative_bytes,
 )
+from .seeds import group_name, seed_groups, per_seed, seed_summary, paired_difference
 from . import notebook
 
 __all__ = [
@@ -46,5 +48,10 @@ __all__ = [
     "rounds_to_accuracy",
     "bytes_to_accuracy",
     "cumulative_bytes",
+    "group_name",
+    "seed_groups",
+    "per_seed",
+    "seed_summary",
+    "paired_difference",
     "notebook",
 ]

@@ -63,6 +63,11 @@ void Mask::apply(std::span<const float> x, std::span<float> out) const noexcept 
   for (std::size_t j = 0; j < keep_.size(); ++j) out[j] = keep_[j] ? x[j] : 0.0f;
 }
 
+void Mask::apply(std::span<const float> x, std::span<float> out, std::size_t offset) const noexcept {
+  const std::uint8_t* k = keep_.data() + offset;
+  for (std::size_t j = 0; j < x.size(); ++j) out[j] = k[j] ? x[j] : 0.0f;
+}
+
 void Mask::keep_top(std::span<const double> score, double density) {
   std::vector<std::uint32_t> idx;
   idx.reserve(prunable_);

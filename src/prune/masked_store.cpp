@@ -15,7 +15,25 @@ MaskedStore::MaskedStore(std::unique_ptr<train::ParamStore> inner, std::shared_p
       update_(update),
       dense_upload_(dense_upload),
       theta_(layout_->size()),
-      grads_(layout_->size()) {}
+      grads_(layout_->size()),
+      cached_(inner_->source().tile_elements() >= layout_->max_var_size()) {}
+
+void MaskedStore::start_client() {
+  inner_->start_client();
+  refresh_theta();
+}
+
+void MaskedStore::refresh_theta() {
+  if (!cached_) return;
+  model::ParamSource& src = inner_->source();
+  for (std::size_t i = 0; i < layout_->num_vars(); ++i) {
+    if (!masked(i)) continue;
+    const auto& v = layout_->var(i);
+    const model::ScopedRange r(src, i, 0, v.size);
+    state_->mask.apply(std::span<const float>(r.data(), v.size),
+                       std::span<float>(theta_).subspan(v.offset, v.size), v.offset);
+  }
+}
 
 void MaskedStore::begin_round(int round, std::span<const float> global) {
   lr_factor_ = lr_factor(state_->cfg, round);
@@ -34,6 +52,7 @@ std::span<const float> MaskedStore::acquire(std::size_t i) {
 std::span<const float> MaskedStore::acquire_range(std::size_t i, std::size_t begin, std::size_t count) {
   const auto src = inner_->source().acquire_range(i, begin, count);
   if (!masked(i)) return src;
+  if (cached_) return std::span<const float>(theta_).subspan(layout_->var(i).offset + begin, count);
   const std::size_t at = layout_->var(i).offset + begin;
   const auto keep = state_->mask.flags().subspan(at, count);
   float* out = theta_.data() + at;
@@ -49,6 +68,17 @@ void MaskedStore::add_regularizer(std::span<float> g) {
   for (std::size_t i = 0; i < layout_->num_vars(); ++i) {
     const auto& v = layout_->var(i);
     if (!v.is_weight()) continue;
+    if (cached_) {  // theta of this variable, already masked, in one buffer
+      const model::ScopedRange r(src, i, 0, v.size);
+      const float* t = r.data();
+      double sq = 0.0;
+      for (std::size_t j = 0; j < v.size; ++j) sq += static_cast<double>(t[j]) * t[j];
+      if (sq <= 0.0) continue;
+      const double f = lambda / std::sqrt(sq);
+      float* gv = g.data() + v.offset;
+      for (std::size_t j = 0; j < v.size; ++j) gv[j] += static_cast<float>(f * t[j]);
+      continue;
+    }
     // ||theta_l||_2 (not squared); its gradient is theta_l / ||theta_l||.
     double sq = 0.0;
     for (std::size_t b = 0; b < v.size; b += tile) {
@@ -75,6 +105,7 @@ void MaskedStore::step(std::span<const float> grads, std::span<float> velocity,
   train::SgdHyper hr = h;
   hr.lr = static_cast<float>(static_cast<double>(h.lr) * lr_factor_);
   inner_->step(grads_, velocity, hr, rng);
+  refresh_theta();
 }
 
 void MaskedStore::finish_client(std::span<float> out) {

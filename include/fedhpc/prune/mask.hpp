@@ -48,6 +48,8 @@ class Mask {
   void apply(std::span<float> x) const noexcept;
   /// out[j] = x[j] where kept, 0 where pruned.
   void apply(std::span<const float> x, std::span<float> out) const noexcept;
+  /// The same for the parameters [offset, offset + x.size()).
+  void apply(std::span<const float> x, std::span<float> out, std::size_t offset) const noexcept;
 
   /// Keeps the `round(density * prunable)` weights with the largest score
   /// (global over all prunable variables; ties: lower index first), all biases.

@@ -31,7 +31,7 @@ class MaskedStore final : public train::ParamStore, private model::ParamSource {
   MaskedStore(std::unique_ptr<train::ParamStore> inner, std::shared_ptr<PruneState> state,
               Update update, bool dense_upload);
   void begin_round(int round, std::span<const float> global) override;
-  void start_client() override { inner_->start_client(); }
+  void start_client() override;
   model::ParamSource& source() override { return *this; }
   void step(std::span<const float> grads, std::span<float> velocity, const train::SgdHyper& h,
             Rng& rng) override;
@@ -55,6 +55,9 @@ class MaskedStore final : public train::ParamStore, private model::ParamSource {
   bool masked(std::size_t i) const;
   /// Adds lambda * theta_l / ||theta_l|| to g for every prunable variable.
   void add_regularizer(std::span<float> g);
+  /// Whole-variable inner source (fp32): theta is kept up to date after each
+  /// step, so acquiring is free; else masked per acquired range.
+  void refresh_theta();
 
   std::unique_ptr<train::ParamStore> inner_;
   std::shared_ptr<PruneState> state_;
@@ -64,6 +67,7 @@ class MaskedStore final : public train::ParamStore, private model::ParamSource {
   double lr_factor_ = 1.0;
   std::vector<float> theta_;  // (P) masked copies of acquired ranges
   std::vector<float> grads_;  // (P) the gradient the inner store applies
+  bool cached_ = false;       // theta_ holds the current masked variables (whole-variable source)
 };
 
 }  // namespace fedhpc::prune
