@@ -418,7 +418,64 @@ def sweep_comparison():
     ]
 
 
-NOTEBOOKS = [training_curves, accuracy_vs_bytes, client_distributions, sweep_comparison]
+def pruning_tradeoff():
+    name = "pruning_tradeoff"
+    return name, [
+        header("Pruning: accuracy vs sparsity vs bytes",
+               """
+               Runs of a pruning sweep (`jobs/feddip-sweep.sh`, files named
+               `<config>_seed<N>.h5`) grouped by configuration: final test
+               accuracy as mean ± std over seeds against the final weight
+               sparsity and against the total bytes of the run (uplink +
+               downlink), one curve per pruning method (`prune.method`, with
+               `prune.mode`); unpruned runs (sparsity 0) join every curve as its
+               dense end point. Runs with the same seed are paired (same clients
+               and minibatches).
+               """, name, [DIR_ROW], "FEDHPC_RESULTS_DIR=results/feddip"),
+        code(SETUP),
+        code('''
+            sweep = fa.load_dir(nb.results_dir())
+            per_seed = fa.per_seed(sweep)
+            summary = fa.seed_summary(sweep)
+            groups = fa.seed_groups(sweep)
+            def method(group):
+                cfg = groups[group][0].config["prune"]
+                m = cfg["method"]
+                return f"{m} ({cfg['mode']})" if m == "feddip" else m
+            summary["method"] = summary["group"].map(method)
+            summary["data"] = summary["group"].map(lambda g: groups[g][0].config["data"]["partition"])
+            div, unit = nb.bytes_scale(summary["bytes_total"].max())
+            summary
+        '''),
+        md("## Accuracy against sparsity and bytes"),
+        code('''
+            fig, axes = plt.subplots(1, 2, figsize=(11, 4.2), sharey=True)
+            dense = summary[summary["weight_sparsity"] == 0]
+            for (m, part), d in summary[summary["weight_sparsity"] > 0].groupby(["method", "data"]):
+                d = pd.concat([dense[dense["data"] == part], d]).sort_values("weight_sparsity")
+                label = f"{m}, {part}"
+                axes[0].errorbar(100 * d["weight_sparsity"], 100 * d["accuracy_mean"],
+                                 yerr=100 * d["accuracy_std"].fillna(0), fmt="o-", ms=4, capsize=3, label=label)
+                axes[1].errorbar(d["bytes_total"] / div, 100 * d["accuracy_mean"],
+                                 yerr=100 * d["accuracy_std"].fillna(0), fmt="o-", ms=4, capsize=3, label=label)
+            axes[0].set_xlabel("final weight sparsity (%)")
+            axes[1].set_xlabel(f"total bytes up + down ({unit})")
+            axes[0].set_ylabel("final test accuracy (%), mean ± std over seeds")
+            for ax in axes:
+                ax.grid(alpha=0.3)
+            axes[0].legend(fontsize="small", loc="lower left")
+            fig.suptitle(f"pruning trade-off ({len(summary)} configurations, {len(per_seed)} runs)")
+            fig.tight_layout()
+            nb.save_figure(fig, "pruning_tradeoff.png")
+        '''),
+        md("## Per seed"),
+        code('''
+            per_seed.pivot(index="group", columns="seed", values="accuracy")
+        '''),
+    ]
+
+
+NOTEBOOKS = [training_curves, accuracy_vs_bytes, client_distributions, sweep_comparison, pruning_tradeoff]
 
 #: PNG files each notebook writes (checked by tests/analysis).
 FIGURES = {
@@ -427,6 +484,7 @@ FIGURES = {
     "client_distributions": ["client_status.png", "client_memory.png", "client_histograms.png",
                              "client_boxplots.png", "client_labels.png"],
     "sweep_comparison": ["sweep_comparison.png", "sweep_curves.png"],
+    "pruning_tradeoff": ["pruning_tradeoff.png"],
 }
 
 

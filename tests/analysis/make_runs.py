@@ -4,7 +4,8 @@
 
 OUTDIR/sweep/ gets three runs that differ in client.lr or run.seed (the sweep),
 OUTDIR/budget/budget.h5 one run with uniform memory budgets below the model's
-peak and 20% dropout (so client outcomes are mixed). OUTDIR/complete marks a
+peak and 20% dropout (so client outcomes are mixed), OUTDIR/prune/ a pruning
+sweep over two seeds (dense, FedDIP at 0.5 and 0.8, magnitude at 0.8). OUTDIR/complete marks a
 finished set. Environment: FEDHPC_BIN (the binary), FEDHPC_MPIEXEC (mpirun).
 """
 import os
@@ -29,6 +30,16 @@ RUNS = {
     "budget/budget": ["--client.budget", "uniform", "--client.budget_min_mb", "0.1",
                       "--client.budget_max_mb", "0.4", "--client.dropout", "0.2"],
 }
+# A pruning sweep over two seeds: dense, FedDIP at two sparsities, magnitude.
+for _seed in (1, 2):
+    _s = ["--run.seed", str(_seed), "--prune.interval", "1"]
+    _s0 = ["--prune.initial_sparsity", "0.3"]
+    RUNS[f"prune/dense_seed{_seed}"] = _s + ["--prune.method", "magnitude", "--prune.sparsity", "0",
+                                             "--prune.initial_sparsity", "0"]
+    RUNS[f"prune/feddip_s50_seed{_seed}"] = _s + _s0 + ["--prune.method", "feddip", "--prune.sparsity", "0.5"]
+    RUNS[f"prune/feddip_s80_seed{_seed}"] = _s + _s0 + ["--prune.method", "feddip", "--prune.sparsity", "0.8"]
+    RUNS[f"prune/magnitude_s80_seed{_seed}"] = _s + _s0 + ["--prune.method", "magnitude",
+                                                           "--prune.sparsity", "0.8"]
 
 
 def run_fedhpc(args, np_=2):

@@ -61,6 +61,43 @@ def budget_file():
     return RUNS / "budget" / "budget.h5"
 
 
+def prune_dir():
+    return RUNS / "prune"
+
+
+class Seeds(unittest.TestCase):
+    """fa.seed_summary / paired_difference on the tiny pruning sweep (2 seeds)."""
+
+    def test_mean_std_and_pairs(self):
+        sweep = fa.load_dir(prune_dir())
+        s = fa.seed_summary(sweep).set_index("group")
+        self.assertEqual(sorted(s.index), ["dense", "feddip_s50", "feddip_s80", "magnitude_s80"])
+        self.assertTrue((s["seeds"] == 2).all())
+        accs = [fa.final_accuracy(sweep[f"feddip_s80_seed{k}"]) for k in (1, 2)]
+        self.assertAlmostEqual(s.loc["feddip_s80", "accuracy_mean"], np.mean(accs))
+        self.assertAlmostEqual(s.loc["feddip_s80", "accuracy_std"], np.std(accs, ddof=1))
+        self.assertEqual(s.loc["dense", "weight_sparsity"], 0.0)
+        # The last re-pruning (round 3 of 4) is at s_3 = 0.8 + (0.3 - 0.8) (1/4)^3.
+        self.assertAlmostEqual(s.loc["feddip_s80", "weight_sparsity"], 0.8 - 0.5 / 64, places=3)
+        self.assertLess(s.loc["feddip_s80", "bytes_down"], s.loc["dense", "bytes_down"])
+        d = fa.paired_difference(sweep, "feddip_s80", "dense")
+        dense = [fa.final_accuracy(sweep[f"dense_seed{k}"]) for k in (1, 2)]
+        self.assertAlmostEqual(d["mean"], np.mean(np.subtract(accs, dense)))
+        self.assertEqual(d["pairs"], 2)
+
+    def test_group_with_other_settings_is_refused(self):
+        runs = [prune_dir() / "feddip_s50_seed1.h5", prune_dir() / "feddip_s80_seed2.h5"]
+        tmp = Path(tempfile.mkdtemp(prefix="fedhpc_seeds_"))
+        try:
+            for i, r in enumerate(runs):
+                shutil.copy(r, tmp / f"mix_seed{i + 1}.h5")
+            with self.assertRaises(ValueError) as e:
+                fa.seed_summary(fa.load_dir(tmp))
+            self.assertIn("prune.sparsity", str(e.exception))
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+
+
 class Loader(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
@@ -327,6 +364,7 @@ class Notebooks(unittest.TestCase):
             "accuracy_vs_bytes": {"FEDHPC_RESULTS_DIR": str(sweep_dir())},
             "client_distributions": {"FEDHPC_RESULTS": str(budget_file())},
             "sweep_comparison": {"FEDHPC_RESULTS_DIR": str(sweep_dir())},
+            "pruning_tradeoff": {"FEDHPC_RESULTS_DIR": str(prune_dir())},
         }
         # A notebook whose input is not a fedhpc file must fail, naming the file.
         bad = self.tmp / "bad.h5"

@@ -108,8 +108,11 @@ TEST(PruneMask, ErkDensitiesMeetTheTarget) {
     for (std::size_t i = 0; i < d.size(); ++i) {
       EXPECT_GE(d[i], 0.0);
       EXPECT_LE(d[i], 1.0);
-      if (layout.var(i).is_weight()) kept += d[i] * static_cast<double>(layout.var(i).size);
-      else EXPECT_EQ(d[i], 1.0);
+      if (layout.var(i).is_weight()) {
+        kept += d[i] * static_cast<double>(layout.var(i).size);
+      } else {
+        EXPECT_EQ(d[i], 1.0);
+      }
     }
     EXPECT_NEAR(kept / static_cast<double>(weights), density, 1e-9) << density;
     // ERK: smaller layers (larger sum/prod) keep more; conv1 (150 weights) is densest.
@@ -183,7 +186,9 @@ TEST(PruneStore, FedDipMovesPrunedWeightsWithoutFeedbackTheyStayZero) {
   }
   EXPECT_GT(moved, (mask.size() - mask.kept_total()) / 2) << "FedDIP's pruned weights keep moving";
   for (std::size_t j = 0; j < mask.size(); ++j)
-    if (mask.kept(j)) EXPECT_EQ(coded[j], dense[j]);
+    if (mask.kept(j)) {
+      EXPECT_EQ(coded[j], dense[j]);
+    }
   EXPECT_NE(frozen, c.global);
 }
 
