@@ -390,6 +390,10 @@ const std::vector<Option>& option_table() {
        [](RunConfig& c, S k, S v) { c.prune.lambda_max = parse_real(k, v, 0.0, 1e3); }},
       {"prune.segments", "20", "feddip: staircase segments Q (segment 0 has no regularization)",
        [](RunConfig& c, S k, S v) { c.prune.segments = parse_int(k, v, 2, 1000000); }},
+      {"prune.schedule_end", "1",
+       "feddip, magnitude: the sparsity schedule reaches prune.sparsity after this fraction of the "
+       "rounds and stays there (1: over all rounds, as the paper)",
+       [](RunConfig& c, S k, S v) { c.prune.schedule_end = parse_real(k, v, 0.0, 1.0, true); }},
       {"prune.lr_decay", "0.998", "with pruning: client learning rate lr * lr_decay^round",
        [](RunConfig& c, S k, S v) { c.prune.lr_decay = parse_real(k, v, 0.0, 1.0, true); }},
   };

@@ -6,7 +6,8 @@
 namespace fedhpc::prune {
 
 double sparsity_at(const PruneSection& p, int round, int rounds) noexcept {
-  const double x = 1.0 - static_cast<double>(round) / static_cast<double>(rounds);
+  const double end = p.schedule_end * static_cast<double>(rounds);
+  const double x = 1.0 - std::min(1.0, static_cast<double>(round) / end);
   return p.sparsity + (p.initial_sparsity - p.sparsity) * x * x * x;
 }
 

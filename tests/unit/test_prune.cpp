@@ -81,6 +81,11 @@ TEST(PruneSchedule, CubicSparsityStaircaseAndLrDecay) {
   EXPECT_DOUBLE_EQ(prune::sparsity_at(p, 50, 100), 0.9 - 0.4 * 0.125);
   EXPECT_NEAR(prune::sparsity_at(p, 75, 100), 0.9 - 0.4 / 64.0, 1e-15);
   EXPECT_DOUBLE_EQ(prune::sparsity_at(p, 100, 100), 0.9);
+  p.schedule_end = 0.5;  // s_p at round 50, then constant
+  EXPECT_DOUBLE_EQ(prune::sparsity_at(p, 25, 100), 0.9 - 0.4 * 0.125);
+  EXPECT_DOUBLE_EQ(prune::sparsity_at(p, 50, 100), 0.9);
+  EXPECT_DOUBLE_EQ(prune::sparsity_at(p, 80, 100), 0.9);
+  p.schedule_end = 1.0;
   // T = 100, Q = 20: 5 rounds a segment; segment 0 unregularized.
   for (int t = 0; t < 5; ++t) EXPECT_EQ(prune::lambda_at(p, t, 100), 0.0);
   EXPECT_DOUBLE_EQ(prune::lambda_at(p, 5, 100), 5e-4);

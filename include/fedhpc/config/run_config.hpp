@@ -124,6 +124,7 @@ struct PruneSection {
   double lambda_max = 1e-3;        ///< FedDIP staircase end point (segment Q reaches (Q-2)/(Q-1) of the way)
   int segments = 20;               ///< staircase segments Q (segment 0: lambda = 0)
   double lr_decay = 0.998;         ///< client lr_t = client.lr * lr_decay^t (with any prune method)
+  double schedule_end = 1.0;       ///< the cubic schedule reaches s_p after this fraction of the rounds (1: the paper)
 };
 
 enum class AggregatePathChoice { kAuto, kDense, kSparse, kQuantized };

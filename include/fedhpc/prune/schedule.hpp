@@ -1,6 +1,7 @@
 #pragma once
 /// FedDIP schedules (METHODS.md §2), as functions of the 0-based round t of T:
-///   sparsity   s_t = s_p + (s_0 - s_p) (1 - t/T)^3                 (cubic)
+///   sparsity   s_t = s_p + (s_0 - s_p) (1 - min(1, t/(e T)))^3    (cubic; e =
+///              prune.schedule_end, 1 in the paper: s_p is reached at e T)
 ///   lambda     Q segments of L = floor(T/Q) rounds (at least 1), the last
 ///              one taking the rest; segment i = min(Q - 1, t / L);
 ///              lambda = 0 in segment 0, else
