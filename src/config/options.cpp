@@ -390,6 +390,12 @@ const std::vector<Option>& option_table() {
        [](RunConfig& c, S k, S v) { c.prune.lambda_max = parse_real(k, v, 0.0, 1e3); }},
       {"prune.segments", "20", "feddip: staircase segments Q (segment 0 has no regularization)",
        [](RunConfig& c, S k, S v) { c.prune.segments = parse_int(k, v, 2, 1000000); }},
+      {"prune.scope", "global",
+       "feddip, magnitude re-pruning: global (one magnitude ranking over all weights, the paper) | "
+       "erk (each layer keeps its largest weights at its ERK density)",
+       [](RunConfig& c, S k, S v) {
+         c.prune.scope = parse_enum<PruneScope>(k, v, {{"global", PruneScope::kGlobal}, {"erk", PruneScope::kErk}});
+       }},
       {"prune.schedule_end", "1",
        "feddip, magnitude: the sparsity schedule reaches prune.sparsity after this fraction of the "
        "rounds and stays there (1: over all rounds, as the paper)",

@@ -92,6 +92,26 @@ void Mask::keep_largest(std::span<const float> w, double density) {
   keep_top(score, density);
 }
 
+void Mask::keep_largest_erk(std::span<const float> w, double density) {
+  const auto d = erk_densities(*layout_, density);
+  std::vector<std::uint32_t> idx;
+  for (std::size_t i = 0; i < layout_->num_vars(); ++i) {
+    const auto& v = layout_->var(i);
+    if (!v.is_weight()) continue;
+    const std::size_t k = count_of(d[i], v.size);
+    idx.resize(v.size);
+    std::iota(idx.begin(), idx.end(), static_cast<std::uint32_t>(v.offset));
+    std::nth_element(idx.begin(), idx.begin() + static_cast<std::ptrdiff_t>(k), idx.end(),
+                     [&](std::uint32_t a, std::uint32_t b) {
+                       const float fa = std::fabs(w[a]), fb = std::fabs(w[b]);
+                       return fa > fb || (fa == fb && a < b);
+                     });
+    std::fill_n(keep_.begin() + static_cast<std::ptrdiff_t>(v.offset), v.size, 0);
+    for (std::size_t t = 0; t < k; ++t) keep_[idx[t]] = 1;
+  }
+  recount();
+}
+
 void Mask::set_erk_random(double density, Rng& rng) {
   const auto d = erk_densities(*layout_, density);
   std::vector<std::uint32_t> perm;

@@ -20,7 +20,9 @@ void PruneStage::after_step(int round, std::span<float> model) {
   const bool code = state_->cfg.mode == PruneMode::kCode;
   if (code) state_->mask.apply(model);
   if (dynamic_ && round % state_->cfg.interval == 0) {
-    state_->mask.keep_largest(model, 1.0 - sparsity_at(state_->cfg, round, state_->rounds));
+    const double density = 1.0 - sparsity_at(state_->cfg, round, state_->rounds);
+    if (state_->cfg.scope == PruneScope::kErk) state_->mask.keep_largest_erk(model, density);
+    else state_->mask.keep_largest(model, density);
     if (code) state_->mask.apply(model);
   }
 }

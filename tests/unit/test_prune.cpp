@@ -167,6 +167,28 @@ TEST(PruneMask, GlobalMagnitudeKeepsTheLargestWeightsAndEveryBias) {
   EXPECT_TRUE(m.kept(layout.var(0).offset));
 }
 
+TEST(PruneMask, ErkScopeKeepsTheLargestOfEachLayerAtItsErkDensity) {
+  const auto net = lenet();
+  const auto& layout = net->layout();
+  std::vector<float> w(layout.size());
+  Rng rng(6, Purpose::kBench);
+  for (auto& v : w) v = static_cast<float>(rng.normal());
+  prune::Mask m(layout);
+  m.keep_largest_erk(w, 0.1);
+  const auto d = prune::erk_densities(layout, 0.1);
+  for (std::size_t i = 0; i < layout.num_vars(); ++i) {
+    const auto& v = layout.var(i);
+    EXPECT_EQ(m.kept_in(i), v.is_weight() ? static_cast<std::size_t>(std::llround(d[i] * v.size)) : v.size);
+    if (!v.is_weight()) continue;
+    float min_kept = 1e30f, max_pruned = 0.0f;
+    for (std::size_t j = v.offset; j < v.offset + v.size; ++j)
+      (m.kept(j) ? min_kept : max_pruned) =
+          m.kept(j) ? std::min(min_kept, std::fabs(w[j])) : std::max(max_pruned, std::fabs(w[j]));
+    EXPECT_GE(min_kept, max_pruned) << v.name;
+  }
+  EXPECT_NEAR(m.weight_sparsity(), 0.9, 0.001);
+}
+
 TEST(PruneStore, FedDipMovesPrunedWeightsWithoutFeedbackTheyStayZero) {
   Client c;
   auto state = std::make_shared<prune::PruneState>(c.net->layout(), c.cfg.prune, c.cfg.server.rounds);

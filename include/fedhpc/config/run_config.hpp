@@ -112,6 +112,7 @@ struct UplinkSection {
 
 enum class PruneMethod { kNone, kFedDip, kMagnitude, kSnip, kRandom };
 enum class PruneMode { kCode, kDpfServer };
+enum class PruneScope { kGlobal, kErk };
 
 /// [prune] — masks over the conv and linear weights (METHODS.md §2; biases are never pruned).
 struct PruneSection {
@@ -124,6 +125,7 @@ struct PruneSection {
   double lambda_max = 1e-3;        ///< FedDIP staircase end point (segment Q reaches (Q-2)/(Q-1) of the way)
   int segments = 20;               ///< staircase segments Q (segment 0: lambda = 0)
   double lr_decay = 0.998;         ///< client lr_t = client.lr * lr_decay^t (with any prune method)
+  PruneScope scope = PruneScope::kGlobal;  ///< re-pruning: global magnitude (the paper) or per layer at ERK densities
   double schedule_end = 1.0;       ///< the cubic schedule reaches s_p after this fraction of the rounds (1: the paper)
 };
 

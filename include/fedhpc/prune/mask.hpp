@@ -56,6 +56,9 @@ class Mask {
   void keep_top(std::span<const double> score, double density);
   /// Keeps the largest |w| weights globally at `density` (magnitude pruning).
   void keep_largest(std::span<const float> w, double density);
+  /// Keeps, in every weight variable l, its round(d_l * size_l) largest |w|
+  /// with d_l the ERK density of layer l at overall weight density `density`.
+  void keep_largest_erk(std::span<const float> w, double density);
   /// Random mask with ERK per-layer densities at overall weight density
   /// `density` (erk_densities), each layer's kept set drawn uniformly from rng.
   void set_erk_random(double density, Rng& rng);
