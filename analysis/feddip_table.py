@@ -2,9 +2,10 @@
 
     /usr/bin/python3 analysis/feddip_table.py results/feddip
 
-Table 1, one row per configuration (runs named <config>_seed<N>): seeds,
-final test accuracy mean ± std over seeds, the paired difference to
-feddip_dense (same seeds, same clients and batches), final weight sparsity,
+One row per configuration (runs named <config>_seed<N>): seeds, final test
+accuracy mean ± std over seeds, the paired difference to its dense baseline
+(same seeds, same clients and batches: feddip_dense, or feddip_dense_iid for
+*_iid runs and feddip_dense_r200 for *_r200 runs), final weight sparsity,
 uplink / downlink / total bytes of the whole run and their reduction against
 feddip_dense, a client's parameter memory and the largest client peak memory.
 """
@@ -22,13 +23,17 @@ def mb(x):
 def main(directory):
     sweep = fa.load_dir(directory)
     s = fa.seed_summary(sweep).set_index("group")
-    ref = "feddip_dense" if "feddip_dense" in s.index else None
-    print("| config | seeds | accuracy (mean ± std) | vs dense (paired) | weight sparsity | up MB | down MB | "
+
+    def reference(name):
+        ref = "feddip_dense" + ("_iid" if "_iid" in name else "") + ("_r200" if "_r200" in name else "")
+        return ref if ref in s.index and ref != name else None
+    print("| config | seeds | accuracy (mean ± std) | vs its dense baseline (paired) | weight sparsity | up MB | down MB | "
           "total MB | up / down / total reduction | param memory KiB | peak memory KiB |")
     print("|---|---|---|---|---|---|---|---|---|---|---|")
     for name, r in s.iterrows():
         std = "" if r.seeds < 2 else f" ± {100 * r.accuracy_std:.2f}"
-        if ref and name != ref:
+        ref = reference(name)
+        if ref:
             d = fa.paired_difference(sweep, name, ref)
             diff = f"{100 * d['mean']:+.2f} ± {100 * d['std']:.2f} ({int(d['pairs'])})"
             red = (f"{s.loc[ref, 'bytes_up'] / r.bytes_up:.1f}x / {s.loc[ref, 'bytes_down'] / r.bytes_down:.1f}x / "

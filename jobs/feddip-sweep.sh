@@ -39,9 +39,10 @@ for seed in $seeds; do
   one feddip_dense_topk feddip_dense "$seed" --uplink.codec topk --uplink.ratio 0.02 \
     --uplink.error_feedback client --uplink.residual int8
 done
-# Training length: the dense baseline and FedDIP at 0.9 over 200 rounds.
+# Training length: the dense baseline and FedDIP at 0.9 and 0.95 over 200 rounds.
 for seed in $seeds; do
   one feddip_dense_r200 feddip_dense "$seed" --server.rounds 200
   one feddip_s90_r200 feddip_s90 "$seed" --server.rounds 200
+  one feddip_s95_r200 feddip_s95 "$seed" --server.rounds 200
 done
 /usr/bin/python3 "$here/analysis/feddip_table.py" "$out"
