@@ -428,8 +428,9 @@ def pruning_tradeoff():
                accuracy as mean ± std over seeds against the final weight
                sparsity and against the total bytes of the run (uplink +
                downlink), one curve per pruning method (`prune.method`, with
-               `prune.mode`); unpruned runs (sparsity 0) join every curve as its
-               dense end point. Runs with the same seed are paired (same clients
+               `prune.mode`) and setting; unpruned runs (sparsity 0) with the
+               same data, rounds and compression join a curve as its dense end
+               point. Runs with the same seed are paired (same clients
                and minibatches).
                """, name, [DIR_ROW], "FEDHPC_RESULTS_DIR=results/feddip"),
         code(SETUP),
@@ -438,26 +439,42 @@ def pruning_tradeoff():
             per_seed = fa.per_seed(sweep)
             summary = fa.seed_summary(sweep)
             groups = fa.seed_groups(sweep)
-            def method(group):
-                cfg = groups[group][0].config["prune"]
-                m = cfg["method"]
-                return f"{m} ({cfg['mode']})" if m == "feddip" else m
-            summary["method"] = summary["group"].map(method)
-            summary["data"] = summary["group"].map(lambda g: groups[g][0].config["data"]["partition"])
+            def cfg(group):
+                return groups[group][0].config
+            def curve(group):
+                # One curve per method and setting; only prune.sparsity varies along it.
+                c = cfg(group)
+                p = c["prune"]
+                label = f"{p['method']} ({p['mode']})" if p["method"] == "feddip" else p["method"]
+                label += f", {c['data']['partition']}, {c['server']['rounds']} rounds"
+                for key, default in (("scope", "global"), ("schedule_end", 1), ("initial_sparsity", 0.5)):
+                    if key in p and p[key] != default:
+                        label += f", {key} {p[key]}"
+                if c["storage"]["codec"] != "fp32":
+                    label += f", storage {c['storage']['codec']}{c['storage']['bits']}"
+                if c["uplink"]["codec"] != "none":
+                    label += f", uplink {c['uplink']['codec']}"
+                return label
+            def dense_key(group):
+                c = cfg(group)
+                return (c["data"]["partition"], c["server"]["rounds"], c["storage"]["codec"], c["uplink"]["codec"])
+            summary["curve"] = summary["group"].map(curve)
+            summary["dense_key"] = summary["group"].map(dense_key)
             div, unit = nb.bytes_scale(summary["bytes_total"].max())
-            summary
+            summary[["group", "curve", "seeds", "accuracy_mean", "accuracy_std", "weight_sparsity", "bytes_total"]]
         '''),
         md("## Accuracy against sparsity and bytes"),
         code('''
             fig, axes = plt.subplots(1, 2, figsize=(11, 4.2), sharey=True)
             dense = summary[summary["weight_sparsity"] == 0]
-            for (m, part), d in summary[summary["weight_sparsity"] > 0].groupby(["method", "data"]):
-                d = pd.concat([dense[dense["data"] == part], d]).sort_values("weight_sparsity")
-                label = f"{m}, {part}"
-                axes[0].errorbar(100 * d["weight_sparsity"], 100 * d["accuracy_mean"],
-                                 yerr=100 * d["accuracy_std"].fillna(0), fmt="o-", ms=4, capsize=3, label=label)
-                axes[1].errorbar(d["bytes_total"] / div, 100 * d["accuracy_mean"],
-                                 yerr=100 * d["accuracy_std"].fillna(0), fmt="o-", ms=4, capsize=3, label=label)
+            pruned = summary[summary["weight_sparsity"] > 0]
+            for label, d in pruned.groupby("curve"):
+                if len(d) < 2:
+                    continue  # one sparsity only (a remedy): in the table above, not a curve
+                d = pd.concat([dense[dense["dense_key"] == d["dense_key"].iloc[0]], d]).sort_values("weight_sparsity")
+                for ax, x in ((axes[0], 100 * d["weight_sparsity"]), (axes[1], d["bytes_total"] / div)):
+                    ax.errorbar(x, 100 * d["accuracy_mean"], yerr=100 * d["accuracy_std"].fillna(0),
+                                fmt="o-", ms=4, capsize=3, label=label)
             axes[0].set_xlabel("final weight sparsity (%)")
             axes[1].set_xlabel(f"total bytes up + down ({unit})")
             axes[0].set_ylabel("final test accuracy (%), mean ± std over seeds")
