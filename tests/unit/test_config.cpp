@@ -49,6 +49,63 @@ TEST(Config, DefaultsAreTheDocumentedExperiment) {
   EXPECT_NE(p.effective_ini.find("[server]\nrounds = 100"), std::string::npos) << p.effective_ini;
 }
 
+// The option table's default strings and the typed defaults (the compress
+// specs and sections) must be the same values: parsing nothing gives the
+// default-constructed structs.
+TEST(Config, TableDefaultsEqualTheTypedDefaults) {
+  const RunConfig got = parse({}).config;
+  const RunConfig want;
+  const auto& gs = got.storage;
+  const auto& ws = want.storage;
+  EXPECT_EQ(gs.codec, ws.codec);
+  EXPECT_EQ(gs.bits, ws.bits);
+  EXPECT_EQ(gs.exponent_bits, ws.exponent_bits);
+  EXPECT_EQ(gs.mantissa_bits, ws.mantissa_bits);
+  EXPECT_EQ(gs.pvt, ws.pvt);
+  EXPECT_EQ(gs.weights_only, ws.weights_only);
+  EXPECT_EQ(gs.fp32_fraction, ws.fp32_fraction);
+  EXPECT_EQ(gs.rounding, ws.rounding);
+  EXPECT_EQ(gs.transport_rounding, ws.transport_rounding);
+  EXPECT_EQ(gs.uplink, ws.uplink);
+  EXPECT_EQ(gs.decode_tile, ws.decode_tile);
+  const auto& gu = got.uplink.codec;
+  const auto& wu = want.uplink.codec;
+  EXPECT_EQ(gu.kind, wu.kind);
+  EXPECT_EQ(gu.ratio, wu.ratio);
+  EXPECT_EQ(gu.quantize_bits, wu.quantize_bits);
+  EXPECT_EQ(gu.sample_size, wu.sample_size);
+  EXPECT_EQ(gu.levels, wu.levels);
+  EXPECT_EQ(gu.bucket_size, wu.bucket_size);
+  EXPECT_EQ(gu.bits, wu.bits);
+  EXPECT_EQ(got.uplink.error_feedback, want.uplink.error_feedback);
+  EXPECT_EQ(got.uplink.residual.form, want.uplink.residual.form);
+  EXPECT_EQ(got.uplink.residual.sparse_ratio, want.uplink.residual.sparse_ratio);
+  EXPECT_EQ(got.uplink.residual.int8_block, want.uplink.residual.int8_block);
+  EXPECT_EQ(got.aggregate.path, want.aggregate.path);
+  EXPECT_EQ(got.aggregate.dense_threshold, want.aggregate.dense_threshold);
+  const auto& gp = got.prune;
+  const auto& wp = want.prune;
+  EXPECT_EQ(gp.method, wp.method);
+  EXPECT_EQ(gp.sparsity, wp.sparsity);
+  EXPECT_EQ(gp.initial_sparsity, wp.initial_sparsity);
+  EXPECT_EQ(gp.interval, wp.interval);
+  EXPECT_EQ(gp.mode, wp.mode);
+  EXPECT_EQ(gp.lambda_init, wp.lambda_init);
+  EXPECT_EQ(gp.lambda_max, wp.lambda_max);
+  EXPECT_EQ(gp.segments, wp.segments);
+  EXPECT_EQ(gp.lr_decay, wp.lr_decay);
+  EXPECT_EQ(gp.scope, wp.scope);
+  EXPECT_EQ(gp.schedule_end, wp.schedule_end);
+  EXPECT_EQ(got.client.lr, want.client.lr);
+  EXPECT_EQ(got.client.batch_size, want.client.batch_size);
+  EXPECT_EQ(got.client.budget_mb, want.client.budget_mb);
+  EXPECT_EQ(got.server.rounds, want.server.rounds);
+  EXPECT_EQ(got.server.client_fraction, want.server.client_fraction);
+  EXPECT_EQ(got.server.tau, want.server.tau);
+  EXPECT_EQ(got.run.seed, want.run.seed);
+  EXPECT_EQ(got.run.eval_every, want.run.eval_every);
+}
+
 TEST(Config, CommandLineOverridesFileOverridesDefault) {
   const auto ini = write_ini("[server]\nrounds = 7\nclients_per_round = 3\n[model]\narch = mlp\nhidden = 32, 16\n");
   const auto p = parse({"--config", ini, "--server.rounds", "9"});
