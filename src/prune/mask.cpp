@@ -14,6 +14,17 @@ std::size_t count_of(double density, std::size_t n) {
   return std::min(n, static_cast<std::size_t>(std::llround(density * static_cast<double>(n))));
 }
 
+/// Moves the k indices of largest score to the front (ties: lower index
+/// first, a total order, so the selection is deterministic).
+template <class Score>
+void top_first(std::vector<std::uint32_t>& idx, std::size_t k, Score score) {
+  std::nth_element(idx.begin(), idx.begin() + static_cast<std::ptrdiff_t>(k), idx.end(),
+                   [&](std::uint32_t a, std::uint32_t b) {
+                     const auto sa = score(a), sb = score(b);
+                     return sa > sb || (sa == sb && a < b);
+                   });
+}
+
 }  // namespace
 
 Mask::Mask(const model::ParamLayout& layout)
@@ -75,11 +86,7 @@ void Mask::keep_top(std::span<const double> score, double density) {
     if (v.is_weight())
       for (std::size_t j = v.offset; j < v.offset + v.size; ++j) idx.push_back(static_cast<std::uint32_t>(j));
   const std::size_t k = count_of(density, prunable_);
-  // Largest score first; ties by lower index (a total order: deterministic).
-  std::nth_element(idx.begin(), idx.begin() + static_cast<std::ptrdiff_t>(k), idx.end(),
-                   [&](std::uint32_t a, std::uint32_t b) {
-                     return score[a] > score[b] || (score[a] == score[b] && a < b);
-                   });
+  top_first(idx, k, [&](std::uint32_t j) { return score[j]; });
   for (const auto& v : layout_->vars())
     if (v.is_weight()) std::fill_n(keep_.begin() + static_cast<std::ptrdiff_t>(v.offset), v.size, 0);
   for (std::size_t i = 0; i < k; ++i) keep_[idx[i]] = 1;
@@ -101,11 +108,7 @@ void Mask::keep_largest_erk(std::span<const float> w, double density) {
     const std::size_t k = count_of(d[i], v.size);
     idx.resize(v.size);
     std::iota(idx.begin(), idx.end(), static_cast<std::uint32_t>(v.offset));
-    std::nth_element(idx.begin(), idx.begin() + static_cast<std::ptrdiff_t>(k), idx.end(),
-                     [&](std::uint32_t a, std::uint32_t b) {
-                       const float fa = std::fabs(w[a]), fb = std::fabs(w[b]);
-                       return fa > fb || (fa == fb && a < b);
-                     });
+    top_first(idx, k, [&](std::uint32_t j) { return std::fabs(w[j]); });
     std::fill_n(keep_.begin() + static_cast<std::ptrdiff_t>(v.offset), v.size, 0);
     for (std::size_t t = 0; t < k; ++t) keep_[idx[t]] = 1;
   }
