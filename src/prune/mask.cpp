@@ -99,7 +99,8 @@ void Mask::keep_largest(std::span<const float> w, double density) {
   keep_top(score, density);
 }
 
-void Mask::keep_largest_erk(std::span<const float> w, double density) {
+template <class Order>
+void Mask::keep_per_layer(double density, Order order) {
   const auto d = erk_densities(*layout_, density);
   std::vector<std::uint32_t> idx;
   for (std::size_t i = 0; i < layout_->num_vars(); ++i) {
@@ -108,27 +109,23 @@ void Mask::keep_largest_erk(std::span<const float> w, double density) {
     const std::size_t k = count_of(d[i], v.size);
     idx.resize(v.size);
     std::iota(idx.begin(), idx.end(), static_cast<std::uint32_t>(v.offset));
-    top_first(idx, k, [&](std::uint32_t j) { return std::fabs(w[j]); });
+    order(idx, k);  // the kept indices first
     std::fill_n(keep_.begin() + static_cast<std::ptrdiff_t>(v.offset), v.size, 0);
     for (std::size_t t = 0; t < k; ++t) keep_[idx[t]] = 1;
   }
   recount();
 }
 
+void Mask::keep_largest_erk(std::span<const float> w, double density) {
+  keep_per_layer(density, [&](std::vector<std::uint32_t>& idx, std::size_t k) {
+    top_first(idx, k, [&](std::uint32_t j) { return std::fabs(w[j]); });
+  });
+}
+
 void Mask::set_erk_random(double density, Rng& rng) {
-  const auto d = erk_densities(*layout_, density);
-  std::vector<std::uint32_t> perm;
-  for (std::size_t i = 0; i < layout_->num_vars(); ++i) {
-    const auto& v = layout_->var(i);
-    if (!v.is_weight()) continue;
-    const std::size_t k = count_of(d[i], v.size);
-    perm.resize(v.size);
-    std::iota(perm.begin(), perm.end(), 0u);
-    rng.shuffle(std::span<std::uint32_t>(perm));
-    std::fill_n(keep_.begin() + static_cast<std::ptrdiff_t>(v.offset), v.size, 0);
-    for (std::size_t t = 0; t < k; ++t) keep_[v.offset + perm[t]] = 1;
-  }
-  recount();
+  keep_per_layer(density, [&](std::vector<std::uint32_t>& idx, std::size_t) {
+    rng.shuffle(std::span<std::uint32_t>(idx));
+  });
 }
 
 void Mask::set_random(double density, Rng& rng) {

@@ -99,12 +99,16 @@ void MaskedStore::add_regularizer(std::span<float> g) {
 
 void MaskedStore::step(std::span<const float> grads, std::span<float> velocity,
                        const train::SgdHyper& h, Rng& rng) {
-  std::copy(grads.begin(), grads.end(), grads_.begin());
-  if (update_ == Update::kFrozen) state_->mask.apply(grads_);
-  add_regularizer(grads_);
   train::SgdHyper hr = h;
   hr.lr = static_cast<float>(static_cast<double>(h.lr) * lr_factor_);
-  inner_->step(grads_, velocity, hr, rng);
+  if (update_ == Update::kDense && state_->lambda <= 0.0) {
+    inner_->step(grads, velocity, hr, rng);  // FedDIP without regularization: the gradient as is
+  } else {
+    std::copy(grads.begin(), grads.end(), grads_.begin());
+    if (update_ == Update::kFrozen) state_->mask.apply(grads_);
+    add_regularizer(grads_);
+    inner_->step(grads_, velocity, hr, rng);
+  }
   refresh_theta();
 }
 

@@ -245,8 +245,7 @@ void Simulation::run_phase(fl::EstimatePhase& phase) {
       if (v.status != ClientStatus::kCompleted) return;
       Rng rng(cfg_.run.seed, Purpose::kPrune, static_cast<std::uint64_t>(it), static_cast<std::uint64_t>(v.client));
       phase.estimate(it, data_->examples(v.client), model_, rng, estimate);
-      for (const float x : estimate)
-        if (!comm::fits_weighted(x, v.samples)) return;  // a non-finite estimate is left out
+      if (!comm::all_fit_weighted(estimate, v.samples)) return;  // a non-finite estimate is left out
       agg->add(v.client, v.samples, {estimate, {}});
       agg->tail()[0] += 1;
     });

@@ -19,12 +19,6 @@ bool all_fit(std::span<const float> x) {
   return true;
 }
 
-bool all_fit_weighted(std::span<const float> x, std::int64_t w) {
-  for (const float v : x)
-    if (!comm::fits_weighted(v, w)) return false;
-  return true;
-}
-
 }  // namespace
 
 bool client_feedback(const UplinkSection& u) noexcept {
@@ -65,7 +59,7 @@ Sent PlainUplink::send(int, int, std::int64_t weight, const fl::ClientUpload& up
   s.bytes = up.bytes;
   s.contribution = {up.after, up.before};
   if (up.before.empty()) {
-    s.ok = all_fit_weighted(up.after, weight);
+    s.ok = comm::all_fit_weighted(up.after, weight);
     return s;
   }
   // The update is exact in double.
@@ -82,15 +76,13 @@ CodecUplink::CodecUplink(const compress::UpdateCodecSpec& spec, std::size_t n, s
 
 Sent CodecUplink::send(int round, int client, std::int64_t weight, const fl::ClientUpload& up) {
   Sent s;
-  if (up.compact)
-    throw InternalError("CodecUplink: a compact upload cannot go through an update codec");
   // Checked before encoding: a quantizer would hide a non-finite value.
   form_update(up, update_);
   if (!all_fit(update_)) return s;
   Rng rng(seed_, Purpose::kUplink, static_cast<std::uint64_t>(round), static_cast<std::uint64_t>(client));
   s.bytes = static_cast<std::int64_t>(codec_->encode(update_, rng, message_));
   codec_->decode(message_, decoded_);
-  if (!all_fit_weighted(decoded_, weight)) return s;
+  if (!comm::all_fit_weighted(decoded_, weight)) return s;
   s.contribution = {decoded_, {}};
   s.ok = true;
   return s;
@@ -119,7 +111,7 @@ Sent ClientFeedbackUplink::send(int round, int client, std::int64_t weight, cons
   form_update(up, u_);
   if (!all_fit(u_)) return {};
   store_.add_to(slot, u_);
-  Sent s = inner_->send(round, client, weight, fl::ClientUpload{u_, {}, up.bytes, up.compact});
+  Sent s = inner_->send(round, client, weight, fl::ClientUpload{u_, {}, up.bytes});
   if (!s.ok) return s;  // residual untouched
   // The delivered part is what the server adds; the rest is the new residual.
   const std::span<const float> delivered = s.contribution.values;

@@ -647,6 +647,10 @@ class Prune(Tmp):
             self.assertAlmostEqual(k / P, dens[-1])
             for name in f["/prune/layer_density"]:
                 self.assertLessEqual(f["/prune/layer_density"][name][-1], 1.0)
+            # Sparse from round 0: the stage's start applies the initial ERK mask.
+            c_ = f["/clients"]
+            sent0 = c_["bytes_down"][c_["round"][:] == 0]
+            self.assertTrue(np.all(sent0 < 0.7 * 4 * P), sent0)
             # The last round's downlink: support + 4 bytes per kept value, per client
             # (the mask in effect during that round is the one before its re-pruning:
             # interval 2 re-prunes after round 4, not after round 5).
@@ -671,6 +675,9 @@ class Prune(Tmp):
                 if method == "feddip":
                     up = f["/clients/bytes_up"][:][f["/clients/status"][:] == 0]
                     self.assertTrue(np.all(up == 4 * f.attrs["num_params"]), "dpf_server: dense uplink")
+                    # The snapshot is the published model w ⊙ m, not the dense server model.
+                    mask, params = f["/model/mask"][-1], f["/model/params"][-1]
+                    self.assertTrue(np.all(params[mask == 0] == 0))
                 else:
                     self.assertTrue(np.all(dens == dens[0]), "a one-shot mask stays")
                     self.assertAlmostEqual(f["/rounds/weight_sparsity"][0], 0.8, places=3)

@@ -199,9 +199,11 @@ TEST(ErrorFeedback, DivergedUploadChangesNothing) {
   u[7] = std::nanf("");
   EXPECT_FALSE(up->send(1, 0, 1, fl::ClientUpload{u, {}, 0}).ok);
   EXPECT_EQ(residual_of(*up, n), kept);
-  u[7] = 1e30f;  // finite, but weight * value overflows the exact sum's range
+  // 1e16 fits the exact sum on its own (< 2^62), weighted by 1000 it does not.
+  u[7] = 1e16f;
   EXPECT_FALSE(up->send(1, 0, 1000, fl::ClientUpload{u, {}, 0}).ok);
   EXPECT_EQ(residual_of(*up, n), kept);
+  EXPECT_TRUE(up->send(1, 0, 1, fl::ClientUpload{u, {}, 0}).ok);
 }
 
 // Without a codec the update is after - before, formed exactly in double by
@@ -219,4 +221,8 @@ TEST(Uplink, PlainSendsTheExactUpdateAndTheTrainersBytes) {
   EXPECT_EQ(s.contribution.minus.data(), before.data());
   const std::vector<float> bad = {1.0f, std::numeric_limits<float>::infinity(), 0.0f};
   EXPECT_FALSE(up->send(0, 0, 7, fl::ClientUpload{bad, before, 1234}).ok);
+  const std::vector<float> big = {1.0f, 1e16f, 0.0f};  // fits alone, not times 1000
+  EXPECT_TRUE(up->send(0, 0, 1, fl::ClientUpload{big, before, 1234}).ok);
+  EXPECT_FALSE(up->send(0, 0, 1000, fl::ClientUpload{big, before, 1234}).ok);
+  EXPECT_FALSE(up->send(0, 0, 1000, fl::ClientUpload{big, {}, 1234}).ok);
 }

@@ -263,6 +263,7 @@ TEST(PruneStore, BytesAreTheSparseEncoding) {
   EXPECT_EQ(s.downlink_bytes(), static_cast<std::int64_t>(compress::support_bytes(P, k) + 4 * k));
   EXPECT_EQ(s.uplink_bytes(), static_cast<std::int64_t>(4 * k));  // the server holds the mask
   EXPECT_EQ(s.stored_bytes(), compress::support_bytes(P, k) + 4 * k);
+  EXPECT_EQ(s.transient_bytes(), 4 * c.net->layout().max_var_size());  // one masked variable
   prune::MaskedStore d(std::make_unique<train::Fp32Store>(c.net->layout()), state, U::kDense, true);
   EXPECT_EQ(d.uplink_bytes(), static_cast<std::int64_t>(4 * P));  // dpf_server: dense w
   EXPECT_EQ(d.stored_bytes(), 4 * P + compress::support_bytes(P, k));  // FedDIP holds its dense w
@@ -317,6 +318,17 @@ TEST(PruneStage, CodeModeZeroesAndDpfServerRegrows) {
       EXPECT_EQ(pub[j], 100.0f);
     }
     EXPECT_NEAR(state->mask.weight_sparsity(), prune::sparsity_at(p, 2, 10), 0.01);
+    // scope = erk re-prunes each layer at its ERK share of the same density.
+    state->cfg.scope = PruneScope::kErk;
+    stage.after_step(4, model);
+    const auto d = prune::erk_densities(c.net->layout(), 1.0 - prune::sparsity_at(p, 4, 10));
+    for (std::size_t i = 0; i < c.net->layout().num_vars(); ++i) {
+      const auto& v = c.net->layout().var(i);
+      if (v.is_weight()) {
+        EXPECT_EQ(state->mask.kept_in(i), static_cast<std::size_t>(std::llround(d[i] * v.size)));
+      }
+    }
+    state->cfg.scope = PruneScope::kGlobal;
     // The mask round-trips through checkpoint state.
     fl::NamedState saved;
     stage.save(saved);

@@ -51,6 +51,13 @@ inline bool fits_weighted(double v, std::int64_t w) noexcept {
   return std::isfinite(v) && std::fabs(v) * static_cast<double>(w) < kMaxFixedInput;
 }
 
+/// True if every element fits (fits_weighted) with weight w.
+inline bool all_fit_weighted(std::span<const float> x, std::int64_t w) noexcept {
+  for (const float v : x)
+    if (!fits_weighted(v, w)) return false;
+  return true;
+}
+
 /// Aggregation of one round's client contributions.
 class RoundAggregator {
  public:
@@ -72,7 +79,6 @@ class RoundAggregator {
   /// round (all ranks alike; the quantized grid depends on it).
   virtual ReduceResult reduce(const Communicator& comm, std::int64_t sampled,
                               std::span<double> mean) = 0;
-  std::size_t size() const noexcept { return n_; }
 
  protected:
   /// mean[j] = from_fixed(acc_[j]) / weight.
@@ -120,8 +126,6 @@ class QuantizedAggregator final : public RoundAggregator {
   void begin_round(int round) override;
   void add(int client, std::int64_t weight, const Contribution& c) override;
   ReduceResult reduce(const Communicator& comm, std::int64_t sampled, std::span<double> mean) override;
-  /// Bytes held for the kept contributions (4n per client added this round on this rank).
-  std::size_t pending_bytes() const noexcept { return 4 * n_ * count_; }
 
  private:
   struct Pending {

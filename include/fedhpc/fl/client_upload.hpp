@@ -15,8 +15,6 @@ struct ClientUpload {
   std::span<const float> after;   ///< (P) the client's result
   std::span<const float> before;  ///< (P) what the update is relative to, or empty
   std::int64_t bytes = 0;         ///< exact message bytes when sent without an update codec
-  /// A compact message is final: an update codec cannot re-encode it.
-  bool compact = false;
 };
 
 }  // namespace fedhpc::fl

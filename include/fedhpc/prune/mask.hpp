@@ -69,6 +69,10 @@ class Mask {
 
  private:
   void recount();
+  /// For every weight variable: its ERK count k at overall `density`;
+  /// order(idx, k) moves the indices to keep to the front of idx.
+  template <class Order>
+  void keep_per_layer(double density, Order order);
   const model::ParamLayout* layout_;
   std::vector<std::uint8_t> keep_;     // (P)
   std::vector<std::size_t> kept_var_;  // (vars)

@@ -28,7 +28,6 @@ class ServerStages final : public fl::Component {
   /// The model clients receive and the test set sees: a stage's published
   /// form of `model`, or `model` itself.
   std::span<const float> published(std::span<const float> model);
-  const std::vector<std::unique_ptr<fl::ServerStage>>& stages() const noexcept { return stages_; }
 
   void declare(fl::Metrics& m, fl::TallyLayout& t) override;
   void record_client(int client, std::size_t row, fl::Metrics& m) const override;

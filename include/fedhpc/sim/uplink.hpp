@@ -75,7 +75,6 @@ class CodecUplink final : public Uplink {
  public:
   CodecUplink(const compress::UpdateCodecSpec& spec, std::size_t n, std::uint64_t seed);
   Sent send(int round, int client, std::int64_t weight, const fl::ClientUpload& up) override;
-  const compress::UpdateCodec& codec() const noexcept { return *codec_; }
 
  private:
   std::unique_ptr<compress::UpdateCodec> codec_;

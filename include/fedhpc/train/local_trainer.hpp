@@ -14,6 +14,8 @@
 
 namespace fedhpc::train {
 
+class ParamStore;
+
 /// What a local run reports.
 struct LocalResult {
   double loss_sum = 0.0;          ///< sum of per-example training losses over all steps
@@ -48,6 +50,6 @@ class LocalTrainer {
 std::unique_ptr<LocalTrainer> make_trainer(const RunConfig& cfg, model::Network& net);
 /// The same over a given parameter store (e.g. a method's decorator of it).
 std::unique_ptr<LocalTrainer> make_trainer(const RunConfig& cfg, model::Network& net,
-                                           std::unique_ptr<class ParamStore> store);
+                                           std::unique_ptr<ParamStore> store);
 
 }  // namespace fedhpc::train
