@@ -53,11 +53,9 @@ std::span<const float> MaskedStore::acquire_range(std::size_t i, std::size_t beg
   const auto src = inner_->source().acquire_range(i, begin, count);
   if (!masked(i)) return src;
   if (cached_) return std::span<const float>(theta_).subspan(layout_->var(i).offset + begin, count);
-  const std::size_t at = layout_->var(i).offset + begin;
-  const auto keep = state_->mask.flags().subspan(at, count);
-  float* out = theta_.data() + at;
-  for (std::size_t j = 0; j < count; ++j) out[j] = keep[j] ? src[j] : 0.0f;
-  return {out, count};
+  const std::span<float> out = std::span<float>(theta_).subspan(layout_->var(i).offset + begin, count);
+  state_->mask.apply(src, out, layout_->var(i).offset + begin);
+  return out;
 }
 
 void MaskedStore::add_regularizer(std::span<float> g) {

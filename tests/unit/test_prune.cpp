@@ -250,6 +250,43 @@ TEST(PruneStore, RegularizerAndLrDecayChangeTheStep) {
   EXPECT_EQ(run(10, U::kFrozen), c.global) << "no regularizer without feedback";
 }
 
+TEST(PruneStore, TiledStoresReadThetaRangeByRange) {
+  // OMC storage decoded in 8-element tiles: every acquired range is the masked
+  // copy of what the same store reads unmasked, pruned weights read as 0.
+  Client c;
+  auto state = std::make_shared<prune::PruneState>(c.net->layout(), c.cfg.prune, 10);
+  Rng rng(2, Purpose::kPrune);
+  state->mask.set_random(0.4, rng);
+  c.cfg.storage.codec = compress::StorageSpec::Codec::kInt;
+  c.cfg.storage.bits = 8;
+  c.cfg.storage.decode_tile = 8;
+  auto encoded = [&] { return std::make_unique<train::EncodedStore>(c.cfg, c.net->layout(), c.cfg.storage); };
+  prune::MaskedStore s(encoded(), state, prune::MaskedStore::Update::kDense, false);
+  auto plain = encoded();
+  for (train::ParamStore* p : {static_cast<train::ParamStore*>(&s), static_cast<train::ParamStore*>(plain.get())}) {
+    p->begin_round(0, c.global);
+    p->start_client();
+  }
+  model::ParamSource& src = s.source();
+  ASSERT_LT(src.tile_elements(), c.net->layout().max_var_size());
+  for (std::size_t i = 0; i < c.net->layout().num_vars(); ++i) {
+    const auto& v = c.net->layout().var(i);
+    for (std::size_t b = 0; b < v.size; b += 8) {
+      const std::size_t n = std::min<std::size_t>(8, v.size - b);
+      std::vector<float> want(n);
+      {
+        const model::ScopedRange r(plain->source(), i, b, n);
+        std::copy(r.data(), r.data() + n, want.begin());
+      }
+      const model::ScopedRange r(src, i, b, n);
+      for (std::size_t j = 0; j < n; ++j) {
+        const std::size_t at = v.offset + b + j;
+        EXPECT_EQ(r.data()[j], state->mask.kept(at) ? want[j] : 0.0f) << v.name << " " << at;
+      }
+    }
+  }
+}
+
 TEST(PruneStore, BytesAreTheSparseEncoding) {
   Client c;
   auto state = std::make_shared<prune::PruneState>(c.net->layout(), c.cfg.prune, 10);
