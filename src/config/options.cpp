@@ -402,6 +402,37 @@ const std::vector<Option>& option_table() {
        [](RunConfig& c, S k, S v) { c.prune.schedule_end = parse_real(k, v, 0.0, 1.0, true); }},
       {"prune.lr_decay", "0.998", "with pruning: client learning rate lr * lr_decay^round",
        [](RunConfig& c, S k, S v) { c.prune.lr_decay = parse_real(k, v, 0.0, 1.0, true); }},
+      // [posttrain]
+      {"posttrain.method", "none",
+       "compress the trained model: none | binquant (Bin & Quant, no retraining) | binquant_grad "
+       "(splits the bin with the largest sum |grad|) | gwk (gradient-weighted k-means + federated "
+       "fine-tuning)",
+       [](RunConfig& c, S k, S v) {
+         c.posttrain.method = parse_enum<PosttrainMethod>(k, v,
+                                                          {{"none", PosttrainMethod::kNone},
+                                                           {"binquant", PosttrainMethod::kBinQuant},
+                                                           {"binquant_grad", PosttrainMethod::kBinQuantGrad},
+                                                           {"gwk", PosttrainMethod::kGwk}});
+       }},
+      {"posttrain.input", "",
+       "results file whose last /model snapshot is compressed instead of training (empty: train, "
+       "then compress this run's model)",
+       [](RunConfig& c, S, S v) { c.posttrain.input = trim(v); }},
+      {"posttrain.max_drop", "1", "binquant: accepted drop of federated validation accuracy (points)",
+       [](RunConfig& c, S k, S v) { c.posttrain.max_drop = parse_real(k, v, 0.0, 100.0); }},
+      {"posttrain.max_bins", "32", "binquant: bins per layer at which splitting stops",
+       [](RunConfig& c, S k, S v) { c.posttrain.max_bins = parse_int(k, v, 4, 65536); }},
+      {"posttrain.bits", "5", "gwk: clusters per layer k = 2^bits",
+       [](RunConfig& c, S k, S v) { c.posttrain.bits = parse_int(k, v, 1, 12); }},
+      {"posttrain.block", "6", "gwk: sub-vector length b_s (layers under 1000 weights: 1)",
+       [](RunConfig& c, S k, S v) { c.posttrain.block = parse_int(k, v, 1, 64); }},
+      {"posttrain.rounds", "20", "gwk: federated fine-tuning rounds after clustering",
+       [](RunConfig& c, S k, S v) { c.posttrain.rounds = parse_int(k, v, 0, kMaxInt); }},
+      {"posttrain.snap_every", "5", "gwk: snap weights to the centroids every k fine-tuning rounds",
+       [](RunConfig& c, S k, S v) { c.posttrain.snap_every = parse_int(k, v, 1, kMaxInt); }},
+      {"posttrain.validation_clients", "100",
+       "clients of the fixed federated validation sample (they evaluate on their own data)",
+       [](RunConfig& c, S k, S v) { c.posttrain.validation_clients = parse_int(k, v, 1, kMaxInt); }},
   };
   return table;
 }
@@ -537,6 +568,12 @@ void validate(const RunConfig& c) {
   if (c.prune.mode == PruneMode::kDpfServer && c.prune.method != PruneMethod::kFedDip &&
       c.prune.method != PruneMethod::kNone)
     throw ConfigError("prune.mode", "dpf_server keeps pruned weights moving: only prune.method = feddip");
+  if (c.posttrain.validation_clients > c.data.num_clients)
+    throw ConfigError("posttrain.validation_clients",
+                      std::to_string(c.posttrain.validation_clients) + " exceeds data.num_clients = " +
+                          std::to_string(c.data.num_clients));
+  if (!c.posttrain.input.empty() && c.posttrain.method == PosttrainMethod::kNone)
+    throw ConfigError("posttrain.input", "names a model to compress but posttrain.method = none");
   if (c.client.budget == BudgetDist::kUniform && c.client.budget_min_mb > c.client.budget_max_mb)
     throw ConfigError("client.budget_min_mb", "must not exceed client.budget_max_mb");
 }

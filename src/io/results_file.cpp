@@ -176,6 +176,21 @@ void ResultsFile::write_block(const std::string& path, std::int64_t rows, std::s
   }
 }
 
+template <class T>
+void ResultsFile::write_scalar(const std::string& path, T value) {
+  H5Handle space(H5Screate(H5S_SCALAR), "H5Screate(scalar) " + path);
+  H5Handle d(H5Dcreate2(file_, path.c_str(), h5_type<T>::get(), space, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT),
+             "H5Dcreate " + path);
+  // Collective write in which rank 0 alone selects the element.
+  H5Handle fspace(H5Dget_space(d), "H5Dget_space " + path);
+  H5Handle mspace(H5Screate(H5S_SCALAR), "H5Screate(scalar memory) " + path);
+  if (comm_->rank() != 0) {
+    h5check(H5Sselect_none(fspace), "H5Sselect_none " + path);
+    h5check(H5Sselect_none(mspace), "H5Sselect_none " + path);
+  }
+  h5check(H5Dwrite(d, h5_type<T>::get(), mspace, fspace, dxpl_, &value), "H5Dwrite " + path);
+}
+
 std::int64_t ResultsFile::rows(const std::string& path) {
   H5Handle d(H5Dopen2(file_, path.c_str(), H5P_DEFAULT), "H5Dopen " + path);
   H5Handle space(H5Dget_space(d), "H5Dget_space " + path);
@@ -255,7 +270,8 @@ void ResultsFile::commit() {
   template void ResultsFile::append<T>(const std::string&, std::int64_t,                    \
                                        std::span<const std::int64_t>, std::span<const T>);  \
   template void ResultsFile::write_block<T>(const std::string&, std::int64_t, std::size_t,  \
-                                            std::int64_t, std::span<const T>);
+                                            std::int64_t, std::span<const T>);                 \
+  template void ResultsFile::write_scalar<T>(const std::string&, T);
 FEDHPC_RESULTS_INSTANTIATE(double)
 FEDHPC_RESULTS_INSTANTIATE(float)
 FEDHPC_RESULTS_INSTANTIATE(std::int64_t)

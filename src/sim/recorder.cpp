@@ -2,6 +2,8 @@
 
 #include <unistd.h>
 
+#include "fedhpc/compress/bit_pack.hpp"
+#include "fedhpc/posttrain/codebook.hpp"
 #include "fedhpc/version.hpp"
 
 namespace fedhpc::sim {
@@ -209,6 +211,61 @@ void Recorder::write_snapshot(std::int64_t round, std::span<const float> params,
     file_.append<std::uint8_t>(metrics.snapshot_series()[id], 1, row0,
                                root ? std::span<const std::uint8_t>(v) : std::span<const std::uint8_t>());
   }
+}
+
+void Recorder::write_compression(const CompressionRecord& c, const model::ParamLayout& layout) {
+  const bool root = comm_->rank() == 0;
+  // Rank 0 writes every row of a small fixed dataset.
+  auto block = [&](const std::string& path, auto values, std::size_t cols) {
+    using T = typename decltype(values)::value_type;
+    const std::size_t width = std::max<std::size_t>(1, cols);
+    file_.write_block<T>(path, static_cast<std::int64_t>(values.size() / width), cols, 0,
+                         root ? std::span<const T>(values) : std::span<const T>());
+  };
+  const posttrain::StorageSize size = posttrain::storage_size(layout, c.report.coded);
+  file_.create_group("/compression");
+  file_.set_attribute("/compression", "method", c.method);
+  file_.set_attribute("/compression", "snapshot", c.snapshot);
+  file_.set_attribute("/compression", "validation_clients", c.validation_clients);
+  file_.set_attribute("/compression", "validation_examples", c.validation_examples);
+  file_.write_scalar("/compression/ratio", size.ratio());
+  file_.write_scalar("/compression/ratio_without_codebooks", size.ratio_without_codebooks());
+  file_.write_scalar("/compression/bits_per_weight", 32.0 / size.ratio());
+  file_.write_scalar("/compression/accuracy_before", c.test_accuracy_before);
+  file_.write_scalar("/compression/accuracy_after", c.test_accuracy_after);
+  file_.write_scalar("/compression/loss_before", c.test_loss_before);
+  file_.write_scalar("/compression/loss_after", c.test_loss_after);
+  file_.write_scalar("/compression/validation_accuracy_before", c.validation_before.accuracy);
+  file_.write_scalar("/compression/validation_accuracy_after", c.validation_after.accuracy);
+  file_.write_scalar("/compression/validation_loss_before", c.validation_before.loss);
+  file_.write_scalar("/compression/validation_loss_after", c.validation_after.loss);
+  file_.write_scalar("/compression/evaluations", c.evaluations);
+  file_.write_scalar("/compression/code_bits", size.code_bits);
+  file_.write_scalar("/compression/codebook_bits", size.codebook_bits);
+  file_.write_scalar("/compression/fp32_bits", size.plain_bits);
+  file_.write_scalar("/execution/compression_seconds", c.seconds);
+  block("/compression/bits_per_weight_layer", size.bits_per_weight, 0);
+  file_.create_group("/compression/layers");
+  for (const auto& v : c.report.coded) {
+    const std::string g = "/compression/layers/" + layout.var(v.var).name;
+    file_.create_group(g);
+    file_.set_attribute(g, "bits", static_cast<std::int64_t>(v.bits));
+    file_.set_attribute(g, "block", static_cast<std::int64_t>(v.block));
+    file_.set_attribute(g, "entries", static_cast<std::int64_t>(v.codebook.size() / static_cast<std::size_t>(v.block)));
+    file_.set_attribute(g, "size", static_cast<std::int64_t>(layout.var(v.var).size));
+    file_.set_attribute(g, "codebook_affine", static_cast<std::int64_t>(v.codebook_affine ? 1 : 0));
+    block(g + "/codebook", v.codebook, static_cast<std::size_t>(v.block));
+    std::vector<std::uint8_t> packed(compress::packed_bytes(v.codes.size(), v.bits));
+    compress::pack_bits(v.codes.data(), v.codes.size(), v.bits, reinterpret_cast<std::byte*>(packed.data()));
+    block(g + "/codes", packed, 0);
+  }
+  const auto& t = c.report.trace;
+  file_.create_group("/compression/trace");
+  block("/compression/trace/var", column<std::int32_t>(std::span(t), [](const auto& s) { return s.var; }), 0);
+  block("/compression/trace/bins", column<std::int32_t>(std::span(t), [](const auto& s) { return s.bins; }), 0);
+  block("/compression/trace/split", column<std::int32_t>(std::span(t), [](const auto& s) { return s.split; }), 0);
+  block("/compression/trace/accuracy", column<double>(std::span(t), [](const auto& s) { return s.accuracy; }), 0);
+  block("/compression/trace/loss", column<double>(std::span(t), [](const auto& s) { return s.loss; }), 0);
 }
 
 void Recorder::commit() { file_.commit(); }

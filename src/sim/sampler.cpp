@@ -8,9 +8,11 @@
 
 namespace fedhpc::sim {
 
-std::vector<int> sample_clients(std::uint64_t seed, int round, int n, int k) {
+namespace {
+
+/// k distinct ids out of n from rng, ascending.
+std::vector<int> choose(Rng& rng, int n, int k) {
   expects(k >= 0 && k <= n, "sample_clients: k out of range");
-  Rng rng(seed, Purpose::kSampling, static_cast<std::uint64_t>(round));
   std::vector<int> out;
   out.reserve(static_cast<std::size_t>(k));
   if (2 * static_cast<std::int64_t>(k) >= n) {
@@ -35,6 +37,18 @@ std::vector<int> sample_clients(std::uint64_t seed, int round, int n, int k) {
   }
   std::sort(out.begin(), out.end());
   return out;
+}
+
+}  // namespace
+
+std::vector<int> sample_clients(std::uint64_t seed, int round, int n, int k) {
+  Rng rng(seed, Purpose::kSampling, static_cast<std::uint64_t>(round));
+  return choose(rng, n, k);
+}
+
+std::vector<int> validation_clients(std::uint64_t seed, int n, int k) {
+  Rng rng(seed, Purpose::kValidation);
+  return choose(rng, n, k);
 }
 
 bool drops_out(std::uint64_t seed, int round, int client, double p) {

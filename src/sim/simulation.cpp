@@ -16,6 +16,9 @@
 #include "fedhpc/core/stop_signal.hpp"
 #include "fedhpc/core/timer.hpp"
 #include "fedhpc/sim/sampler.hpp"
+#include "fedhpc/io/h5_reader.hpp"
+#include "fedhpc/posttrain/posttrain.hpp"
+#include "fedhpc/posttrain/codebook.hpp"
 #include "fedhpc/prune/pruning.hpp"
 #include "fedhpc/sim/server_feedback.hpp"
 
@@ -56,6 +59,29 @@ std::string describe_layout(const model::ParamLayout& layout) {
       << ";";
   }
   return s.str();
+}
+
+/// The last /model snapshot of a results file (posttrain.input), checked
+/// against this run's layout; every failure names posttrain.input.
+std::vector<float> read_input_model(const std::string& path, const std::string& layout, std::size_t P) {
+  constexpr const char* kKey = "posttrain.input";
+  std::vector<float> params;
+  std::string theirs;
+  try {
+    const io::H5Reader in(path);
+    if (!in.has("/model/params"))
+      throw ConfigError(kKey, "'" + path + "' has no /model/params: not a fedhpc results file");
+    theirs = in.string_attribute("/", "model_layout");
+    params = in.read<float>("/model/params");
+  } catch (const IoError& e) {
+    throw ConfigError(kKey, std::string("cannot read a model from '") + path + "': " + e.what());
+  }
+  if (theirs != layout)
+    throw ConfigError(kKey, "'" + path + "' holds a model of layout '" + theirs +
+                                "', but [model] here builds '" + layout + "'");
+  if (params.size() < P || params.size() % P != 0)
+    throw ConfigError(kKey, "'" + path + "' has no complete /model snapshot");
+  return {params.end() - static_cast<std::ptrdiff_t>(P), params.end()};
 }
 
 std::string human_bytes(double b) {
@@ -99,6 +125,14 @@ Simulation::Simulation(const RunConfig& cfg, std::string effective_ini,
     server_->add(std::move(pruning->stage));
     if (pruning->phase) phases_.push_back(std::move(pruning->phase));
   }
+  auto post = posttrain::make_posttrain(cfg_, net_->layout());
+  if (post) {
+    post_ = post.get();
+    server_->add(std::move(post));
+  }
+  train_rounds_ = cfg_.posttrain.input.empty() ? cfg_.server.rounds : 0;
+  total_rounds_ = train_rounds_ + (post_ ? post_->rounds() : 0);
+  if (post_) post_->set_first_round(train_rounds_);
   trainer_ = train::make_trainer(cfg_, *net_, std::move(store));
 
   shard_ = std::make_unique<ClientShard>(*data_, cfg_, comm);
@@ -109,6 +143,11 @@ Simulation::Simulation(const RunConfig& cfg, std::string effective_ini,
   model_.resize(P);
   Rng init(cfg_.run.seed, Purpose::kInit);
   net_->init(model_, init);
+  if (!cfg_.posttrain.input.empty())
+    model_ = read_input_model(cfg_.posttrain.input, describe_layout(net_->layout()), P);
+  if (post_)
+    validation_ = std::make_unique<FederatedValidation>(comm, *data_, *net_, *shard_, cfg_.run.seed,
+                                                        cfg_.posttrain.validation_clients);
   delta_.resize(P);
 
   // The seams of this run (docs/design.md): chosen here, once.
@@ -132,9 +171,10 @@ Simulation::Simulation(const RunConfig& cfg, std::string effective_ini,
     const auto* model = ck.state.find("model");
     if (model == nullptr || model->size() != P)
       throw ConfigError("run.checkpoint", "'" + path + "' holds a model of another size");
-    if (ck.next_round >= cfg_.server.rounds)
+    if (ck.next_round >= total_rounds_)
       throw ConfigError("run.checkpoint", "'" + path + "' is at the last round already: nothing to resume");
     model_ = *model;
+    if (const auto* trained = ck.state.find("posttrain_trained")) trained_ = *trained;
     for (auto* c : components_) c->load(ck.state);
     uplink_->load_shard(path);
     start_round_ = ck.next_round;
@@ -297,6 +337,7 @@ void Simulation::checkpoint(Recorder& recorder, std::int64_t next_round, double 
   ck.snapshots = snapshots_;
   ck.elapsed_seconds = elapsed;
   ck.state.put("model", model_);
+  if (!trained_.empty()) ck.state.put("posttrain_trained", trained_);
   for (const auto* c : components_) c->save(ck.state);
   write_checkpoint(*comm_, cfg_.run.checkpoint_path(), ck, recorder.part_path(), uplink_->shard());
 }
@@ -311,7 +352,7 @@ Simulation::Outcome Simulation::run() {
   meta.num_params = static_cast<std::int64_t>(model_.size());
   meta.num_classes = data_->num_classes();
   meta.clients_per_round = c.clients_per_round();
-  meta.rounds = c.server.rounds;
+  meta.rounds = total_rounds_;
   meta.model_layout = describe_layout(net_->layout());
   if (!resume_) {
     // Phases before the rounds, then the stages' view of the initial model;
@@ -339,10 +380,11 @@ Simulation::Outcome Simulation::run_rounds(Recorder& recorder) {
   Stopwatch total;
   ClientRows rows;
   const double nan = std::numeric_limits<double>::quiet_NaN();
-  for (int r = static_cast<int>(start_round_); r < c.server.rounds; ++r) {
+  for (int r = static_cast<int>(start_round_); r < total_rounds_; ++r) {
+    if (post_ != nullptr && r == train_rounds_ && trained_.empty()) begin_posttrain();
     Stopwatch round_time;
     RoundRecord rec = run_round(r, rows);
-    const bool last = r + 1 == c.server.rounds;
+    const bool last = r + 1 == total_rounds_;
     rec.test_accuracy = rec.test_loss = nan;
     if ((r + 1) % c.run.eval_every == 0 || last) {
       const EvalResult e = evaluator_->evaluate(server_->published(model_));
@@ -369,14 +411,60 @@ Simulation::Outcome Simulation::run_rounds(Recorder& recorder) {
       return Outcome::kStopped;
     }
   }
+  if (post_ != nullptr) {
+    if (trained_.empty()) begin_posttrain();
+    finish_posttrain(recorder);
+  }
   recorder.commit();
   remove_checkpoint(*comm_, c.run.checkpoint_path());
   summary_.seconds = total.seconds();
   return Outcome::kCompleted;
 }
 
+void Simulation::begin_posttrain() {
+  Stopwatch time;
+  trained_ = model_;
+  post_->compress(*validation_, model_);
+  posttrain_seconds_ += time.seconds();
+}
+
+void Simulation::finish_posttrain(Recorder& recorder) {
+  Stopwatch time;
+  CompressionRecord c;
+  c.method = post_->name();
+  c.report = post_->finish(*validation_, model_);
+  c.validation_before = validation_->evaluate(trained_);
+  c.validation_after = validation_->evaluate(model_);
+  c.evaluations = validation_->evaluations();
+  c.validation_clients = static_cast<std::int64_t>(validation_->clients().size());
+  c.validation_examples = validation_->examples();
+  const EvalResult before = evaluator_->evaluate(trained_);
+  const EvalResult after = evaluator_->evaluate(model_);
+  c.test_accuracy_before = before.accuracy;
+  c.test_loss_before = before.loss;
+  c.test_accuracy_after = after.accuracy;
+  c.test_loss_after = after.loss;
+  summary_.final_accuracy = after.accuracy;
+  for (const auto* comp : components_) comp->snapshot(metrics_);
+  c.snapshot = snapshots_;
+  recorder.write_snapshot(total_rounds_, model_, metrics_);
+  ++snapshots_;
+  c.seconds = posttrain_seconds_ + time.seconds();
+  recorder.write_compression(c, net_->layout());
+  if (cfg_.run.progress && comm_->rank() == 0) {
+    const posttrain::StorageSize size = posttrain::storage_size(net_->layout(), c.report.coded);
+    std::printf("%s  acc %6.2f%% -> %6.2f%% (validation %6.2f%% -> %6.2f%%)  %.1fx smaller "
+                "(%.1fx without codebooks)  %lld evaluations  %s\n",
+                c.method.c_str(), 100.0 * before.accuracy, 100.0 * after.accuracy,
+                100.0 * c.validation_before.accuracy, 100.0 * c.validation_after.accuracy, size.ratio(),
+                size.ratio_without_codebooks(), static_cast<long long>(c.evaluations),
+                human_seconds(c.seconds).c_str());
+    std::fflush(stdout);
+  }
+}
+
 void Simulation::print_progress(const RoundRecord& r) const {
-  const int total = cfg_.server.rounds;
+  const int total = total_rounds_;
   const double per_round = r.wall_seconds / static_cast<double>(r.round + 1);
   const double eta = per_round * static_cast<double>(total - r.round - 1);
   char acc[48];

@@ -696,3 +696,168 @@ class Prune(Tmp):
             self.assertEqual(len(ours), 1, p.stderr)
             self.assertIn(key, ours[0])
             self.assertEqual(os.listdir(self.dir), [])
+
+
+def unpack_bits(packed, n, bits):
+    """Inverse of compress::pack_bits: one little-endian bitstream, LSB first."""
+    stream = np.unpackbits(np.asarray(packed, dtype=np.uint8), bitorder="little")
+    stream = stream[: n * bits].reshape(n, bits).astype(np.uint64)
+    return (stream << np.arange(bits, dtype=np.uint64)).sum(axis=1)
+
+
+def decode_compressed(f):
+    """The model /compression describes: coded variables decoded, the rest from the
+    snapshot it names (which must then equal the snapshot exactly)."""
+    c = f["/compression"]
+    params = f["/model/params"][int(c.attrs["snapshot"])].copy()
+    out = params.copy()
+    offset, layout = 0, {}
+    for entry in f.attrs["model_layout"].split(";"):
+        if entry:
+            name, shape, _ = entry.split(":")
+            size = int(np.prod([int(s) for s in shape.split("x")]))
+            layout[name] = (offset, size)
+            offset += size
+    for name, g in c["layers"].items():
+        off, size = layout[name]
+        block, bits = int(g.attrs["block"]), int(g.attrs["bits"])
+        blocks = (size + block - 1) // block
+        codes = unpack_bits(g["codes"][:], blocks, bits)
+        book = g["codebook"][:].reshape(-1, block)
+        out[off:off + size] = book[codes].reshape(-1)[:size]
+    return params, out
+
+
+def override(args, **kv):
+    """args with --section.key values replaced (keys written section__key)."""
+    out = list(args)
+    for k, v in kv.items():
+        opt = "--" + k.replace("__", ".")
+        if opt in out:
+            out[out.index(opt) + 1] = v
+        else:
+            out += [opt, v]
+    return out
+
+
+class Posttrain(Tmp):
+    """[posttrain]: Bin & Quant and GWK from the CLI, in this run or on an existing file."""
+    BASE = TINY + ["--posttrain.validation_clients", "12"]
+
+    def test_binquant_np_1_2_4_identical_decodes_and_matches_the_rounds(self):
+        for method in ("binquant", "binquant_grad"):
+            outs = []
+            for n in (1, 2, 4):
+                o = self.out(f"{method}{n}.h5")
+                # A 3-round model judged by 12 clients: a wide max_drop so that layers are binned.
+                run(self.BASE + ["--posttrain.method", method, "--posttrain.max_drop", "5",
+                                 "--run.output", o], np_=n)
+                outs.append(o)
+            for o in outs[1:]:
+                d = h5diff(outs[0], o)
+                self.assertEqual(d.returncode, 0, method + d.stdout + d.stderr)
+            with h5py.File(outs[0]) as f:
+                c = f["/compression"]
+                self.assertEqual(c.attrs["method"], method)
+                params, decoded = decode_compressed(f)
+                np.testing.assert_array_equal(params, decoded)  # decodes exactly to the snapshot
+                self.assertEqual(len(c["layers"]) > 0, True)
+                # The model before compression is the last training round's.
+                self.assertEqual(c["accuracy_before"][()], f["/rounds/test_accuracy"][-1])
+                np.testing.assert_array_equal(f["/model/params"][0], f["/model/params"][-2])
+                # Ratio = fp32 bits over codes + codebooks + fp32 remainder.
+                bits = c["code_bits"][()] + c["codebook_bits"][()] + c["fp32_bits"][()]
+                self.assertAlmostEqual(c["ratio"][()], 32 * f.attrs["num_params"] / bits)
+                self.assertGreater(c["ratio"][()], 1.5)
+                for name, g in c["layers"].items():
+                    self.assertLessEqual(g.attrs["entries"], 32)
+                    self.assertEqual(g.attrs["bits"], int(np.ceil(np.log2(max(2, g.attrs["entries"])))))
+                # Within max_drop of federated validation (5 points).
+                self.assertGreaterEqual(c["validation_accuracy_after"][()],
+                                        c["validation_accuracy_before"][()] - 0.05 - 1e-12)
+                t = c["trace"]
+                self.assertEqual(t["bins"][0], 4)
+                self.assertEqual(c["evaluations"][()] > len(t["bins"]), True)
+
+    def test_gwk_fine_tunes_snaps_and_compresses_an_existing_file(self):
+        a = self.out("gwk.h5")
+        gwk = ["--posttrain.method", "gwk", "--posttrain.rounds", "4", "--posttrain.snap_every", "2",
+               "--posttrain.bits", "3", "--posttrain.block", "4"]
+        run(self.BASE + gwk + ["--run.output", a], np_=2)
+        with h5py.File(a) as f:
+            self.assertEqual(f["/rounds/round"].shape[0], 3 + 4)  # training + fine-tuning rounds
+            params, decoded = decode_compressed(f)
+            np.testing.assert_array_equal(params, decoded)
+            w = f["/compression/layers/fc1.weight"]  # 784 x 32: clustered, block 4, 8 entries
+            self.assertEqual((w.attrs["block"], w.attrs["entries"]), (4, 8))
+            self.assertEqual(f["/compression/layers/fc2.weight"].attrs["block"], 1)  # < 1000 weights
+            self.assertEqual(f["/compression/layers/fc1.bias"].attrs["codebook_affine"], 1)
+            P = f.attrs["num_params"]
+            self.assertGreater(f["/compression/ratio_without_codebooks"][()], 5)
+            self.assertEqual(f["/model/round"][-1], 7)
+        # Compress that file's trained model (its last snapshot) without retraining.
+        b = self.out("again.h5")
+        run(self.BASE + ["--posttrain.method", "binquant_grad", "--posttrain.input", a,
+                         "--run.output", b], np_=3)
+        with h5py.File(a) as fa, h5py.File(b) as fb:
+            self.assertEqual(fb["/rounds/round"].shape[0], 0)  # no training
+            self.assertEqual(fb["/model/params"].shape[0], 1)  # only the compressed model
+            # Its model before compression is a's compressed model: same test accuracy.
+            self.assertEqual(fb["/compression/accuracy_before"][()], fa["/compression/accuracy_after"][()])
+            self.assertEqual(fb["/compression"].attrs["method"], "binquant_grad")
+
+    def test_gwk_fine_tuning_resumes_identically(self):
+        long = override(LONG, server__rounds="5") + [
+            "--posttrain.method", "gwk", "--posttrain.rounds", "30", "--posttrain.snap_every", "3",
+            "--posttrain.bits", "3", "--posttrain.block", "4", "--posttrain.validation_clients", "10"]
+        ref = self.out("ref.h5")
+        run(long + ["--run.progress", "false", "--run.output", ref], np_=2)
+        o = self.out("stopped.h5")
+        cmd = [MPIEXEC, "-np", "2", "--oversubscribe", "--bind-to", "none", BIN] + long + \
+              ["--run.output", o]
+        p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                             start_new_session=True)
+        for line in p.stdout:
+            if line.startswith("round") and int(line.split()[1].split("/")[0]) >= 10:
+                os.kill(p.pid, signal.SIGUSR1)  # during the fine-tuning rounds
+                break
+        _, err = p.communicate(timeout=300)
+        self.assertEqual(p.returncode, 3, err)
+        with h5py.File(o + ".ckpt") as f:
+            self.assertIn("gwk_codebooks", f)
+            self.assertIn("posttrain_trained", f)
+        run(long + ["--run.progress", "false", "--run.output", o, "--resume"], np_=4)
+        d = h5diff(ref, o)
+        self.assertEqual(d.returncode, 0, d.stdout + d.stderr)
+
+    def test_bad_values_and_inputs_exit_2_naming_the_key(self):
+        good = self.out("good.h5")
+        run(self.BASE + ["--run.output", good], np_=1)
+        with open(self.out("notes.txt"), "w") as f:
+            f.write("not hdf5\n")
+        before = sorted(os.listdir(self.dir))
+        cases = ((["--posttrain.method", "huffman"], "posttrain.method"),
+                 (["--posttrain.method", "binquant", "--posttrain.max_drop", "-1"], "posttrain.max_drop"),
+                 (["--posttrain.method", "binquant", "--posttrain.max_bins", "2"], "posttrain.max_bins"),
+                 (["--posttrain.method", "gwk", "--posttrain.block", "0"], "posttrain.block"),
+                 (["--posttrain.method", "gwk", "--posttrain.bits", "13"], "posttrain.bits"),
+                 (["--posttrain.method", "gwk", "--posttrain.snap_every", "0"], "posttrain.snap_every"),
+                 (["--posttrain.method", "gwk", "--posttrain.validation_clients", "41"],
+                  "posttrain.validation_clients"),
+                 (["--posttrain.input", good], "posttrain.input"),  # method none
+                 (["--posttrain.method", "binquant", "--posttrain.input", self.out("missing.h5")],
+                  "posttrain.input"),
+                 (["--posttrain.method", "binquant", "--posttrain.input", self.out("notes.txt")],
+                  "posttrain.input"),
+                 (["--posttrain.method", "binquant", "--posttrain.input", good, "--model.hidden", "16"],
+                  "posttrain.input"))
+        for extra, key in cases:
+            args = self.BASE + extra
+            if "--model.hidden" in extra:  # the last case: another layout than the input's
+                args = override(self.BASE, model__hidden="16") + extra[:-2]
+            p = run(args + ["--run.output", self.out("never.h5")], np_=2, check=False)
+            self.assertEqual(p.returncode, 2, str(extra) + p.stdout + p.stderr)
+            ours = [l for l in p.stderr.splitlines() if "fedhpc:" in l]
+            self.assertEqual(len(ours), 1, p.stderr)
+            self.assertIn(key, ours[0])
+            self.assertEqual(sorted(os.listdir(self.dir)), before)

@@ -129,6 +129,21 @@ struct PruneSection {
   double schedule_end = 1.0;       ///< the cubic schedule reaches s_p after this fraction of the rounds (1: the paper)
 };
 
+enum class PosttrainMethod { kNone, kBinQuant, kBinQuantGrad, kGwk };
+
+/// [posttrain] — compression of the trained model (docs/posttrain.md).
+struct PosttrainSection {
+  PosttrainMethod method = PosttrainMethod::kNone;
+  std::string input;               ///< results file whose last /model snapshot is compressed ("" = this run's model)
+  double max_drop = 1.0;           ///< Bin & Quant: accepted federated validation accuracy drop (points)
+  int max_bins = 32;               ///< Bin & Quant: stop splitting at this many bins per layer
+  int bits = 5;                    ///< GWK: log2 of the clusters per layer (k = 2^bits)
+  int block = 6;                   ///< GWK: sub-vector length b_s
+  int rounds = 20;                 ///< GWK: federated fine-tuning rounds after clustering
+  int snap_every = 5;              ///< GWK: snap to the centroids every k fine-tuning rounds (and at the end)
+  int validation_clients = 100;    ///< clients of the fixed federated validation sample
+};
+
 enum class AggregatePathChoice { kAuto, kDense, kSparse, kQuantized };
 
 /// [aggregate] — how ranks combine their rank-local sums.
@@ -148,6 +163,7 @@ struct RunConfig {
   UplinkSection uplink;
   AggregateSection aggregate;
   PruneSection prune;
+  PosttrainSection posttrain;
 
   /// Number of clients sampled per round.
   int clients_per_round() const;

@@ -26,6 +26,8 @@ enum class Purpose : std::uint64_t {
   kBench = 12,      ///< benchmarks and tests
   kResidual = 13,   ///< stochastic rounding of error-feedback residuals
   kAggregate = 14,  ///< stochastic rounding onto the quantized aggregation grid
+  kValidation = 15, ///< the federated validation sample (post-training)
+  kPosttrain = 16,  ///< post-training compression (k-means++ seeding)
 };
 
 /// SplitMix64 finaliser: a bijective 64-bit mixer.

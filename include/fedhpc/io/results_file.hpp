@@ -50,6 +50,9 @@ class ResultsFile {
   template <class T>
   void write_block(const std::string& path, std::int64_t rows, std::size_t cols,
                    std::int64_t row_begin, std::span<const T> values);
+  /// Creates a scalar dataset holding value (rank 0's).
+  template <class T>
+  void write_scalar(const std::string& path, T value);
   /// Number of rows of a series.
   std::int64_t rows(const std::string& path);
   /// Cuts a series back to `rows` rows (used when resuming from a checkpoint).

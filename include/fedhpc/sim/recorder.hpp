@@ -8,7 +8,9 @@
 
 #include "fedhpc/comm/communicator.hpp"
 #include "fedhpc/fl/metrics.hpp"
+#include "fedhpc/fl/posttrain_phase.hpp"
 #include "fedhpc/io/results_file.hpp"
+#include "fedhpc/model/param_layout.hpp"
 #include "fedhpc/sim/records.hpp"
 
 namespace fedhpc::sim {
@@ -31,6 +33,19 @@ struct ClientInfoSlice {
   std::int64_t first = 0;
   std::vector<std::int64_t> client_id, num_samples, memory_budget_bytes, rank;
   std::vector<std::int64_t> label_histogram;  // (n, num_classes)
+};
+
+/// A post-training compression (docs/output.md, "/compression").
+struct CompressionRecord {
+  std::string method;
+  fl::CompressionReport report;
+  fl::ValidationScore validation_before, validation_after;  ///< federated validation
+  double test_accuracy_before = 0.0, test_accuracy_after = 0.0;
+  double test_loss_before = 0.0, test_loss_after = 0.0;
+  std::int64_t validation_clients = 0, validation_examples = 0;
+  std::int64_t evaluations = 0;  ///< federated validation passes
+  std::int64_t snapshot = 0;     ///< row of /model holding the decoded compressed model
+  double seconds = 0.0;          ///< wall time of the compression (/execution)
 };
 
 /// Rows already in a results file being continued after a checkpoint.
@@ -58,6 +73,8 @@ class Recorder {
                    const fl::Metrics& metrics);
   /// Appends a model snapshot and the declared snapshot series of `metrics`.
   void write_snapshot(std::int64_t round, std::span<const float> params, const fl::Metrics& metrics);
+  /// Writes /compression (once, after the last snapshot); layout names the variables.
+  void write_compression(const CompressionRecord& c, const model::ParamLayout& layout);
   /// Flushes everything written so far to disk (before a checkpoint copy).
   void flush();
   /// Closes the file and moves it to its final name.

@@ -13,11 +13,13 @@
 #include "fedhpc/data/dataset.hpp"
 #include "fedhpc/fl/estimate_phase.hpp"
 #include "fedhpc/fl/metrics.hpp"
+#include "fedhpc/fl/posttrain_phase.hpp"
 #include "fedhpc/fl/round_tally.hpp"
 #include "fedhpc/model/network.hpp"
 #include "fedhpc/sim/checkpoint.hpp"
 #include "fedhpc/sim/client_shard.hpp"
 #include "fedhpc/sim/evaluator.hpp"
+#include "fedhpc/sim/federated_validation.hpp"
 #include "fedhpc/sim/recorder.hpp"
 #include "fedhpc/sim/server_stages.hpp"
 #include "fedhpc/sim/uplink.hpp"
@@ -65,6 +67,10 @@ class Simulation {
   Outcome run_rounds(Recorder& recorder);
   /// Runs a phase before the rounds over the client shard (exact mean over ranks).
   void run_phase(fl::EstimatePhase& phase);
+  /// The post-training phase at the end of the training rounds: compresses the model.
+  void begin_posttrain();
+  /// After its fine-tuning rounds: the final compressed model, its snapshot and /compression.
+  void finish_posttrain(Recorder& recorder);
   void write_client_info(Recorder& recorder);
   void checkpoint(Recorder& recorder, std::int64_t next_round, double elapsed);
   void print_progress(const RoundRecord& r) const;
@@ -82,6 +88,12 @@ class Simulation {
   std::unique_ptr<comm::RoundAggregator> aggregator_;  // ranks -> mean update
   std::unique_ptr<ServerStages> server_;           // optimizer and stages
   std::vector<std::unique_ptr<fl::EstimatePhase>> phases_;  // before the rounds
+  fl::PosttrainPhase* post_ = nullptr;             // after the rounds (a stage of server_), or null
+  std::unique_ptr<FederatedValidation> validation_;  // with post_
+  std::vector<float> trained_;                     // (P) the model post_ compressed (once it ran)
+  double posttrain_seconds_ = 0.0;
+  int train_rounds_ = 0;                           // training rounds (0 with posttrain.input)
+  int total_rounds_ = 0;                           // plus the post-training fine-tuning rounds
   std::vector<fl::Component*> components_;         // uplink_, server_: series, tally, state
   fl::Metrics metrics_;                            // series declared by components
   fl::TallyLayout tally_layout_;                   // exact counters summed with the update
