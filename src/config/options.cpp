@@ -428,7 +428,7 @@ const std::vector<Option>& option_table() {
        [](RunConfig& c, S k, S v) { c.posttrain.block = parse_int(k, v, 1, 64); }},
       {"posttrain.rounds", "20", "gwk: federated fine-tuning rounds after clustering",
        [](RunConfig& c, S k, S v) { c.posttrain.rounds = parse_int(k, v, 0, kMaxInt); }},
-      {"posttrain.snap_every", "5", "gwk: snap weights to the centroids every k fine-tuning rounds",
+      {"posttrain.snap_every", "1", "gwk: snap weights to the centroids every k fine-tuning rounds",
        [](RunConfig& c, S k, S v) { c.posttrain.snap_every = parse_int(k, v, 1, kMaxInt); }},
       {"posttrain.validation_clients", "100",
        "clients of the fixed federated validation sample (they evaluate on their own data)",

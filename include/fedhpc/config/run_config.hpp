@@ -140,7 +140,7 @@ struct PosttrainSection {
   int bits = 5;                    ///< GWK: log2 of the clusters per layer (k = 2^bits)
   int block = 6;                   ///< GWK: sub-vector length b_s
   int rounds = 20;                 ///< GWK: federated fine-tuning rounds after clustering
-  int snap_every = 5;              ///< GWK: snap to the centroids every k fine-tuning rounds (and at the end)
+  int snap_every = 1;              ///< GWK: snap to the centroids every k fine-tuning rounds (and at the end)
   int validation_clients = 100;    ///< clients of the fixed federated validation sample
 };
 
