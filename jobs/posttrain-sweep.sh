@@ -33,7 +33,7 @@ for seed in $seeds; do
     for m in binquant binquant_grad; do
       one "$out/${arch}_${m}_seed$seed.h5" "posttrain_${arch}_$m" "$seed" --posttrain.input "$base"
     done
-    for bits in 4 5; do
+    for bits in 4 5 6; do
       one "$out/${arch}_gwk${bits}_seed$seed.h5" "posttrain_${arch}_gwk" "$seed" --posttrain.input "$base" \
         --posttrain.bits "$bits"
     done

@@ -16,6 +16,9 @@ Typical use (with ``PYTHONPATH=analysis`` from the repository root)::
     sweep.table           # one row per run: the attributes/config keys that differ
     sweep.summary(target=0.8)
     fa.seed_summary(sweep)  # runs named <config>_seed<N>: mean ± std over seeds
+
+    table = fa.posttrain_table("results/posttrain")  # one row per compression run (/compression)
+    fa.posttrain_summary(table)                      # per (arch, method label): mean ± std over seeds
 """
 
 from .results import (
@@ -26,6 +29,7 @@ from .results import (
     STATUS_NAMES,
     load,
     load_dir,
+    result_paths,
     parse_config,
     final_accuracy,
     rounds_to_accuracy,
@@ -33,6 +37,7 @@ from .results import (
     cumulative_bytes,
 )
 from .seeds import group_name, seed_groups, per_seed, seed_summary, paired_difference
+from .posttrain import UNCOMPRESSED, method_label, posttrain_table, posttrain_summary
 from . import notebook
 
 __all__ = [
@@ -43,6 +48,7 @@ __all__ = [
     "STATUS_NAMES",
     "load",
     "load_dir",
+    "result_paths",
     "parse_config",
     "final_accuracy",
     "rounds_to_accuracy",
@@ -53,5 +59,9 @@ __all__ = [
     "per_seed",
     "seed_summary",
     "paired_difference",
+    "UNCOMPRESSED",
+    "method_label",
+    "posttrain_table",
+    "posttrain_summary",
     "notebook",
 ]

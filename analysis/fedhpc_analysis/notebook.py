@@ -68,11 +68,11 @@ def results_file(var: str = "FEDHPC_RESULTS") -> Path:
     return files[-1]
 
 
-def results_dir(var: str = "FEDHPC_RESULTS_DIR") -> str:
-    """The directory or glob named by ``$var`` (default ``results/``), made
-    absolute, for :func:`fedhpc_analysis.load_dir`."""
+def results_dir(var: str = "FEDHPC_RESULTS_DIR", default: str = RESULTS_DEFAULT_DIR) -> str:
+    """The directory or glob named by ``$var`` (else ``default``, ``results/``),
+    made absolute, for :func:`fedhpc_analysis.load_dir`."""
     env = os.environ.get(var)
-    return str(resolve(env if env else RESULTS_DEFAULT_DIR))
+    return str(resolve(env if env else default))
 
 
 def figures_dir(var: str = "FEDHPC_FIGURES") -> Path:

@@ -512,6 +512,20 @@ def load_dir(source: Union[PathLike, Iterable[PathLike]], pattern: str = "*.h5")
         FileNotFoundError: nothing matches ``source``.
         NotAFedhpcFile: a matched file is not a fedhpc results file (named).
     """
+    paths = result_paths(source, pattern)
+    stems = [p.stem for p in paths]
+    if len(set(stems)) == len(stems):
+        names = stems
+    else:
+        root = Path(os.path.commonpath([str(p.resolve().parent) for p in paths]))
+        names = [str(p.resolve().relative_to(root).with_suffix("")) for p in paths]
+    return Sweep(load(p, name=n) for p, n in zip(paths, names))
+
+
+def result_paths(source: Union[PathLike, Iterable[PathLike]], pattern: str = "*.h5") -> List[Path]:
+    """The files :func:`load_dir` reads from ``source`` (a directory, a glob, a
+    file or a list of files; a directory's or glob's sorted by name);
+    FileNotFoundError if there are none."""
     if isinstance(source, (str, os.PathLike)):
         s = os.fspath(source)
         if os.path.isdir(s):
@@ -531,13 +545,7 @@ def load_dir(source: Union[PathLike, Iterable[PathLike]], pattern: str = "*.h5")
     paths = [p for p in paths if p.is_file()]
     if not paths:
         raise FileNotFoundError(what)
-    stems = [p.stem for p in paths]
-    if len(set(stems)) == len(stems):
-        names = stems
-    else:
-        root = Path(os.path.commonpath([str(p.resolve().parent) for p in paths]))
-        names = [str(p.resolve().relative_to(root).with_suffix("")) for p in paths]
-    return Sweep(load(p, name=n) for p, n in zip(paths, names))
+    return paths
 
 
 # --------------------------------------------------------------------------- metrics

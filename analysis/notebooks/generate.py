@@ -69,6 +69,8 @@ Run headless from the repository root with
 FILE_ROW = "- `FEDHPC_RESULTS`: the results file (default: the newest `results/*.h5`)."
 DIR_ROW = "- `FEDHPC_RESULTS_DIR`: a directory or glob of results files (default `results/`)."
 TARGET_ROW = "- `FEDHPC_TARGET_ACCURACY`: target test accuracy as a fraction (default `0.8`)."
+POSTTRAIN_DIR_ROW = ("- `FEDHPC_RESULTS_DIR`: a directory or glob of results files "
+                     "(default `results/posttrain/`).")
 
 
 def header(title, intro, name, rows, example):
@@ -492,7 +494,91 @@ def pruning_tradeoff():
     ]
 
 
-NOTEBOOKS = [training_curves, accuracy_vs_bytes, client_distributions, sweep_comparison, pruning_tradeoff]
+def compression_tradeoff():
+    name = "compression_tradeoff"
+    return name, [
+        header("Post-training compression: accuracy vs bits per weight",
+               """
+               Runs of a post-training compression sweep (`jobs/posttrain-sweep.sh`:
+               every method compresses the same trained model per seed, files
+               `<arch>_<method>_seed<N>.h5`) grouped by architecture and method
+               (gwk with its bits): test accuracy after compression, mean ± std
+               over seeds, against bits per weight (mean; codebooks counted,
+               = 32 / ratio). The uncompressed model is the point at 32 bits
+               (test accuracy before compression). OMC's int8 storage is drawn at
+               8 bits per weight and the uncompressed accuracy as a **reference
+               only**: it is not measured here (docs/omc.md has its own runs).
+               Training-only files in the directory are skipped.
+               """, name, [POSTTRAIN_DIR_ROW], "FEDHPC_RESULTS_DIR=results/posttrain"),
+        code(SETUP),
+        code('''
+            source = nb.results_dir(default="results/posttrain")
+            table = fa.posttrain_table(source)
+            if table.empty:
+                raise FileNotFoundError(f"{source}: no compression runs (files with /compression)")
+            summary = fa.posttrain_summary(table)
+            print(f"{len(table)} compression runs from {source}: "
+                  + ", ".join(f"{a} {l} ({n})" for (a, l), n in table.groupby(["arch", "label"], sort=False).size().items()))
+            table.drop(columns="path")
+        '''),
+        md("## Mean ± std over seeds"),
+        code('''
+            summary.assign(**{"accuracy after (%)": 100 * summary["accuracy_after_mean"],
+                              "± (points)": 100 * summary["accuracy_after_std"]})
+        '''),
+        md("""
+           ## Accuracy against bits per weight
+
+           Error bars: standard deviation over seeds (none with one seed); n is
+           the number of seeds. The numbers next to the points are the
+           compression ratios (codebooks counted).
+           """),
+        code('''
+            OMC_LABEL = "OMC int8 storage (8 bit/weight, see docs/omc.md)"
+            archs = list(summary["arch"].drop_duplicates())
+            # one colour per method label in every panel
+            colors = {l: f"C{i}" for i, l in enumerate(table.sort_values(["method", "bits"])["label"].drop_duplicates())}
+            fig, axes = plt.subplots(1, len(archs), figsize=(6 * len(archs), 5.2), squeeze=False)
+            for ax, arch in zip(axes[0], archs):
+                s = summary[summary["arch"] == arch]
+                ref = s[s["label"] == fa.UNCOMPRESSED].iloc[0]
+                ref_acc, ref_std = 100 * ref["accuracy_after_mean"], 100 * np.nan_to_num(ref["accuracy_after_std"])
+                ax.axhline(ref_acc, color="k", ls=":", lw=1)
+                ax.errorbar([32], [ref_acc], yerr=[ref_std], fmt="s", color="k", ms=6, capsize=3,
+                            label=f"{fa.UNCOMPRESSED} (n={int(ref['seeds'])})")
+                ax.plot([8], [ref_acc], "D", ms=8, mfc="none", mec="grey", mew=1.5, ls="none",
+                        label=OMC_LABEL + ": reference, not measured here")
+                ax.annotate("reference,\\nnot measured here", (8, ref_acc), xytext=(0, -26), textcoords="offset points",
+                            ha="center", fontsize="x-small", color="grey")
+                for _, r in s[s["label"] != fa.UNCOMPRESSED].iterrows():
+                    ax.errorbar([r["bits_per_weight"]], [100 * r["accuracy_after_mean"]],
+                                yerr=[100 * np.nan_to_num(r["accuracy_after_std"])], fmt="o", ms=6, capsize=3,
+                                color=colors[r["label"]], label=f"{r['label']} (n={int(r['seeds'])})")
+                    ax.annotate(f"{r['ratio']:.1f}x", (r["bits_per_weight"], 100 * r["accuracy_after_mean"]),
+                                xytext=(6, 4), textcoords="offset points", fontsize="x-small", color=colors[r["label"]])
+                ax.set_xscale("log", base=2)
+                ax.set_xticks([1, 2, 4, 8, 16, 32])
+                ax.xaxis.set_major_formatter(matplotlib.ticker.ScalarFormatter())
+                ax.set_xlim(left=min(0.8, 0.8 * s["bits_per_weight"].min()), right=45)
+                ax.set_xlabel("bits per weight (mean over seeds, codebooks counted)")
+                ax.set_ylabel("test accuracy (%), mean ± std over seeds")
+                ax.set_title(arch)
+                ax.margins(y=0.15)
+                ax.grid(alpha=0.3)
+                ax.legend(fontsize="x-small", loc="upper center", bbox_to_anchor=(0.5, -0.2))
+            fig.suptitle(f"post-training compression: accuracy vs bits per weight ({len(table)} runs)")
+            fig.tight_layout()
+            nb.save_figure(fig, "compression_tradeoff.png")
+        '''),
+        md("## Per seed: test accuracy after compression (%)"),
+        code('''
+            (100 * table.pivot_table(index=["arch", "label"], columns="seed", values="accuracy_after", sort=False)).round(2)
+        '''),
+    ]
+
+
+NOTEBOOKS = [training_curves, accuracy_vs_bytes, client_distributions, sweep_comparison, pruning_tradeoff,
+             compression_tradeoff]
 
 #: PNG files each notebook writes (checked by tests/analysis).
 FIGURES = {
@@ -502,6 +588,7 @@ FIGURES = {
                              "client_boxplots.png", "client_labels.png"],
     "sweep_comparison": ["sweep_comparison.png", "sweep_curves.png"],
     "pruning_tradeoff": ["pruning_tradeoff.png"],
+    "compression_tradeoff": ["compression_tradeoff.png"],
 }
 
 

@@ -426,6 +426,13 @@ const std::vector<Option>& option_table() {
        [](RunConfig& c, S k, S v) { c.posttrain.bits = parse_int(k, v, 1, 12); }},
       {"posttrain.block", "6", "gwk: sub-vector length b_s (layers under 1000 weights: 1)",
        [](RunConfig& c, S k, S v) { c.posttrain.block = parse_int(k, v, 1, 64); }},
+      {"posttrain.codebook_bits", "16",
+       "gwk: centroids stored as fp16 (16) or fp32 (32); the model uses the stored values",
+       [](RunConfig& c, S k, S v) {
+         c.posttrain.codebook_bits = static_cast<int>(parse_int(k, v, 16, 32));
+         if (c.posttrain.codebook_bits != 16 && c.posttrain.codebook_bits != 32)
+           throw ConfigError(k, "expected 16 or 32, got '" + v + "'");
+       }},
       {"posttrain.rounds", "20", "gwk: federated fine-tuning rounds after clustering",
        [](RunConfig& c, S k, S v) { c.posttrain.rounds = parse_int(k, v, 0, kMaxInt); }},
       {"posttrain.snap_every", "1", "gwk: snap weights to the centroids every k fine-tuning rounds",
@@ -568,7 +575,7 @@ void validate(const RunConfig& c) {
   if (c.prune.mode == PruneMode::kDpfServer && c.prune.method != PruneMethod::kFedDip &&
       c.prune.method != PruneMethod::kNone)
     throw ConfigError("prune.mode", "dpf_server keeps pruned weights moving: only prune.method = feddip");
-  if (c.posttrain.validation_clients > c.data.num_clients)
+  if (c.posttrain.method != PosttrainMethod::kNone && c.posttrain.validation_clients > c.data.num_clients)
     throw ConfigError("posttrain.validation_clients",
                       std::to_string(c.posttrain.validation_clients) + " exceeds data.num_clients = " +
                           std::to_string(c.data.num_clients));

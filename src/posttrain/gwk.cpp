@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "fedhpc/compress/residual_store.hpp"
 #include "fedhpc/core/error.hpp"
 #include "fedhpc/core/rng.hpp"
 #include "fedhpc/posttrain/codebook.hpp"
@@ -44,25 +45,27 @@ void GwkPhase::snap(std::span<const double> g, std::span<float> model) {
   for (std::size_t i = 0; i < layout_->num_vars(); ++i) {
     const model::Variable& var = layout_->var(i);
     fl::CodedVariable& c = coded_[i];
-    if (!var.is_weight()) {  // not clustered: an affine 8-bit grid over the current range
+    if (!var.is_weight() || var.size < kSmallLayer) {  // unclustered: an affine 8-bit grid over the current range
       c = affine8(*layout_, i, model);
       decode(*layout_, c, model);
       continue;
     }
     const auto v = layout_->view(model, i);
-    const bool small = var.size < kSmallLayer;
-    const int block = small ? 1 : cfg_.block;
+    const int block = cfg_.block;
     points_of(v, g.subspan(var.offset, var.size), block, x, a);
     const Points p{x, a, block};
     if (seeded) {
       Rng rng(seed_, Purpose::kPosttrain, i);
       c.var = i;
       c.block = block;
-      c.codebook = kmeans_pp(p, small ? kSmallClusters : 1 << cfg_.bits, rng);
+      c.codebook = kmeans_pp(p, 1 << cfg_.bits, rng);
       c.bits = bits_for(c.codebook.size() / static_cast<std::size_t>(block));
     }
     c.codes.resize(p.n());
     lloyd(p, c.codebook, c.codes, kLloydIterations);
+    c.codebook_float_bits = cfg_.codebook_bits;
+    if (c.codebook_float_bits == 16)  // stored as fp16: the model takes the stored values
+      for (float& x : c.codebook) x = compress::fp16_to_float(compress::fp16_from_float(x));
     decode(*layout_, c, model);
   }
 }
@@ -122,9 +125,11 @@ void GwkPhase::load(const fl::NamedState& s) {
     c.var = i;
     c.codebook.assign(books->begin() + static_cast<std::ptrdiff_t>(at), books->begin() + static_cast<std::ptrdiff_t>(at + n));
     at += n;
-    c.block = var.is_weight() && var.size >= kSmallLayer ? cfg_.block : 1;
-    c.bits = var.is_weight() ? bits_for(n / static_cast<std::size_t>(c.block)) : 8;
-    c.codebook_affine = !var.is_weight();
+    const bool clustered = var.is_weight() && var.size >= kSmallLayer;
+    c.block = clustered ? cfg_.block : 1;
+    c.bits = clustered ? bits_for(n / static_cast<std::size_t>(c.block)) : 8;
+    c.codebook_affine = !clustered;
+    c.codebook_float_bits = clustered ? cfg_.codebook_bits : 32;
   }
 }
 

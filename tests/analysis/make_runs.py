@@ -5,8 +5,10 @@
 OUTDIR/sweep/ gets three runs that differ in client.lr or run.seed (the sweep),
 OUTDIR/budget/budget.h5 one run with uniform memory budgets below the model's
 peak and 20% dropout (so client outcomes are mixed), OUTDIR/prune/ a pruning
-sweep over two seeds (dense, FedDIP at 0.5 and 0.8, magnitude at 0.8). OUTDIR/complete marks a
-finished set. Environment: FEDHPC_BIN (the binary), FEDHPC_MPIEXEC (mpirun).
+sweep over two seeds (dense, FedDIP at 0.5 and 0.8, magnitude at 0.8), OUTDIR/posttrain/ the
+tiny run trained only and trained then compressed by binquant_grad and by gwk (3 bits, 2
+fine-tuning rounds). OUTDIR/complete marks a finished set. Environment: FEDHPC_BIN (the
+binary), FEDHPC_MPIEXEC (mpirun).
 """
 import os
 import shutil
@@ -40,6 +42,14 @@ for _seed in (1, 2):
     RUNS[f"prune/feddip_s80_seed{_seed}"] = _s + _s0 + ["--prune.method", "feddip", "--prune.sparsity", "0.8"]
     RUNS[f"prune/magnitude_s80_seed{_seed}"] = _s + _s0 + ["--prune.method", "magnitude",
                                                            "--prune.sparsity", "0.8"]
+# Post-training compression of the tiny run (seed 1): trained only, then trained and
+# compressed (the same training in each file: one trained model per seed, as in
+# jobs/posttrain-sweep.sh), validated by 8 clients.
+RUNS["posttrain/mlp_trained_seed1"] = []
+RUNS["posttrain/mlp_binquant_grad_seed1"] = ["--posttrain.method", "binquant_grad", "--posttrain.max_drop", "5",
+                                              "--posttrain.validation_clients", "8"]
+RUNS["posttrain/mlp_gwk3_seed1"] = ["--posttrain.method", "gwk", "--posttrain.rounds", "2", "--posttrain.bits", "3",
+                                    "--posttrain.block", "4", "--posttrain.validation_clients", "8"]
 
 
 def run_fedhpc(args, np_=2):

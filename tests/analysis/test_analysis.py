@@ -65,6 +65,10 @@ def prune_dir():
     return RUNS / "prune"
 
 
+def posttrain_dir():
+    return RUNS / "posttrain"
+
+
 class Seeds(unittest.TestCase):
     """fa.seed_summary / paired_difference on the tiny pruning sweep (2 seeds)."""
 
@@ -278,6 +282,59 @@ class Loader(unittest.TestCase):
         with self.assertRaisesRegex(fa.NotAFedhpcFile, "mixed/other.h5"):
             fa.load_dir(mixed)
 
+    def test_posttrain_table(self):
+        t = fa.posttrain_table(posttrain_dir())
+        # mlp_trained_seed1 (no /compression) is skipped
+        self.assertEqual(t["run"].tolist(), ["mlp_binquant_grad_seed1", "mlp_gwk3_seed1"])
+        self.assertEqual(t["label"].tolist(), ["binquant_grad", "gwk 3 bit"])
+        self.assertEqual(t["method"].tolist(), ["binquant_grad", "gwk"])
+        self.assertTrue(np.isnan(t.at[0, "bits"]))
+        self.assertEqual(t.at[1, "bits"], 3)
+        self.assertEqual(t["arch"].tolist(), ["mlp", "mlp"])
+        self.assertEqual(t["seed"].tolist(), [1, 1])
+        for _, r in t.iterrows():
+            with h5py.File(r["path"], "r") as f:
+                c = f["compression"]
+                self.assertEqual(c.attrs["method"], r["method"])
+                for col in ("bits_per_weight", "ratio", "ratio_without_codebooks", "accuracy_before",
+                            "accuracy_after", "validation_accuracy_before", "validation_accuracy_after",
+                            "evaluations"):
+                    self.assertEqual(r[col], c[col][()], col)
+        np.testing.assert_allclose(t["drop"], 100 * (t["accuracy_before"] - t["accuracy_after"]))
+        # bits per weight count the codebooks: 32 / ratio, below 32 / ratio_without_codebooks
+        np.testing.assert_allclose(t["bits_per_weight"] * t["ratio"], 32.0, rtol=1e-9)
+        self.assertTrue((t["ratio_without_codebooks"] >= t["ratio"]).all())
+        self.assertTrue((t["bits_per_weight"] < 32).all())
+        self.assertTrue(t[["accuracy_before", "accuracy_after"]].stack().between(0, 1).all())
+        self.assertTrue((t["evaluations"] >= 1).all())
+        # both files train the same model as the training-only run before compressing it
+        trained = fa.final_accuracy(fa.load(posttrain_dir() / "mlp_trained_seed1.h5"))
+        self.assertEqual(t["accuracy_before"].tolist(), [trained, trained])
+
+    def test_posttrain_summary(self):
+        t = fa.posttrain_table(posttrain_dir())
+        s = fa.posttrain_summary(t).set_index("label")
+        self.assertEqual(s.index.tolist(), [fa.UNCOMPRESSED, "binquant_grad", "gwk 3 bit"])
+        self.assertEqual(s.loc[fa.UNCOMPRESSED, "bits_per_weight"], 32)
+        self.assertEqual(s.loc[fa.UNCOMPRESSED, "accuracy_after_mean"], t.at[0, "accuracy_before"])
+        self.assertEqual(s.loc["gwk 3 bit", "accuracy_after_mean"], t.at[1, "accuracy_after"])
+        self.assertAlmostEqual(s.loc["gwk 3 bit", "drop_mean"], t.at[1, "drop"])
+        self.assertTrue((s["seeds"] == 1).all())
+        self.assertTrue(s["accuracy_after_std"].isna().all())  # one seed: no std
+        # two runs of one (arch, label) with the same seed are refused
+        tmp = Path(tempfile.mkdtemp(dir=self.tmp))
+        for name in ("a_seed1", "b_seed1"):
+            shutil.copy(posttrain_dir() / "mlp_gwk3_seed1.h5", tmp / f"{name}.h5")
+        with self.assertRaisesRegex(ValueError, r"gwk 3 bit: seeds \[1\]"):
+            fa.posttrain_summary(fa.posttrain_table(tmp))
+        # training-only runs: an empty table; a file that is not fedhpc's: named
+        self.assertTrue(fa.posttrain_table(sweep_dir()).empty)
+        bad = tmp / "bad.h5"
+        with h5py.File(bad, "w") as f:
+            f["x"] = np.arange(3)
+        with self.assertRaisesRegex(fa.NotAFedhpcFile, "bad.h5"):
+            fa.posttrain_table(tmp)
+
 
 class NotebookHelpers(unittest.TestCase):
     """fedhpc_analysis.notebook: where the notebooks read and write."""
@@ -303,6 +360,8 @@ class NotebookHelpers(unittest.TestCase):
             os.utime(old, (1, 1))
             self.assertEqual(fa.notebook.results_file(), new)
             self.assertEqual(fa.notebook.results_dir(), str(self.root / "results"))
+            self.assertEqual(fa.notebook.results_dir(default="results/posttrain"),
+                             str(self.root / "results" / "posttrain"))
             self.assertEqual(fa.notebook.figures_dir(), self.root / "analysis" / "figures")
             self.assertTrue((self.root / "analysis" / "figures").is_dir())
             self.assertEqual(fa.notebook.target_accuracy(), 0.8)
@@ -365,6 +424,7 @@ class Notebooks(unittest.TestCase):
             "client_distributions": {"FEDHPC_RESULTS": str(budget_file())},
             "sweep_comparison": {"FEDHPC_RESULTS_DIR": str(sweep_dir())},
             "pruning_tradeoff": {"FEDHPC_RESULTS_DIR": str(prune_dir())},
+            "compression_tradeoff": {"FEDHPC_RESULTS_DIR": str(posttrain_dir())},
         }
         # A notebook whose input is not a fedhpc file must fail, naming the file.
         bad = self.tmp / "bad.h5"

@@ -790,7 +790,8 @@ class Posttrain(Tmp):
             np.testing.assert_array_equal(params, decoded)
             w = f["/compression/layers/fc1.weight"]  # 784 x 32: clustered, block 4, 8 entries
             self.assertEqual((w.attrs["block"], w.attrs["entries"]), (4, 8))
-            self.assertEqual(f["/compression/layers/fc2.weight"].attrs["block"], 1)  # < 1000 weights
+            fc2 = f["/compression/layers/fc2.weight"]  # < 1000 weights: affine 8-bit
+            self.assertEqual((fc2.attrs["block"], fc2.attrs["bits"], fc2.attrs["codebook_affine"]), (1, 8, 1))
             self.assertEqual(f["/compression/layers/fc1.bias"].attrs["codebook_affine"], 1)
             P = f.attrs["num_params"]
             self.assertGreater(f["/compression/ratio_without_codebooks"][()], 5)

@@ -266,7 +266,7 @@ TEST(Storage, BitsPerWeightAndRatios) {
 TEST(Gwk, ClustersSubVectorsSmallLayersAndBiases) {
   model::ParamLayout l;
   l.add("big.weight", {300, 10}, model::VarKind::kDenseWeight);  // 3000: block 6, 2^bits clusters
-  l.add("small.weight", {30, 20}, model::VarKind::kDenseWeight);  // 600: block 1, <= 256 clusters
+  l.add("small.weight", {30, 20}, model::VarKind::kDenseWeight);  // 600: affine 8-bit
   l.add("big.bias", {300}, model::VarKind::kBias);               // affine 8-bit
   std::vector<float> w = normal_weights(static_cast<int>(l.size()), 7);
   Oracle oracle(w, -0.5f, 0.5f);
@@ -283,6 +283,8 @@ TEST(Gwk, ClustersSubVectorsSmallLayersAndBiases) {
   EXPECT_EQ(r.coded[0].codebook.size(), 16u * 6);
   EXPECT_EQ(r.coded[1].block, 1);
   EXPECT_EQ(r.coded[1].bits, 8);
+  EXPECT_TRUE(r.coded[1].codebook_affine);
+  EXPECT_EQ(codebook_bits(r.coded[1]), 64);
   EXPECT_TRUE(r.coded[2].codebook_affine);
   // The model is exactly its decoded codes; sub-vectors take at most 16 values.
   std::vector<float> decoded(model.size(), 0.0f);

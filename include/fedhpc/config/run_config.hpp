@@ -139,6 +139,7 @@ struct PosttrainSection {
   int max_bins = 32;               ///< Bin & Quant: stop splitting at this many bins per layer
   int bits = 5;                    ///< GWK: log2 of the clusters per layer (k = 2^bits)
   int block = 6;                   ///< GWK: sub-vector length b_s
+  int codebook_bits = 16;          ///< GWK: bits per stored centroid value (16: fp16, 32: fp32)
   int rounds = 20;                 ///< GWK: federated fine-tuning rounds after clustering
   int snap_every = 1;              ///< GWK: snap to the centroids every k fine-tuning rounds (and at the end)
   int validation_clients = 100;    ///< clients of the fixed federated validation sample

@@ -43,6 +43,7 @@ struct CodedVariable {
   std::vector<float> codebook;       ///< (entries, block)
   std::vector<std::uint32_t> codes;  ///< (ceil(size / block)) entry of each block
   bool codebook_affine = false;      ///< the codebook is an 8-bit affine grid (stored as lo, step)
+  int codebook_float_bits = 32;      ///< bits per stored codebook value (32, or 16: values are fp16-exact)
 };
 
 /// One step of a search (Bin & Quant): a candidate configuration of a layer.

@@ -21,8 +21,9 @@ void decode(const model::ParamLayout& layout, const fl::CodedVariable& c, std::s
 /// Bits of the code stream of c (without its codebook).
 std::int64_t code_bits(const model::ParamLayout& layout, const fl::CodedVariable& c);
 
-/// Bits of c's codebook: 32 per stored float, or 64 for an affine 8-bit grid
-/// (lo and step), whose 256 levels are materialised only for decoding.
+/// Bits of c's codebook: codebook_float_bits per stored value, or 64 for an
+/// affine 8-bit grid (lo and step), whose 256 levels are materialised only
+/// for decoding.
 std::int64_t codebook_bits(const fl::CodedVariable& c);
 
 /// Storage of a whole model.

@@ -4,9 +4,12 @@
 /// of `block` consecutive elements (the last one zero-padded) and clustered
 /// with weighted k-means, k = 2^bits, k-means++ seeding keyed by (seed,
 /// posttrain, variable); the weight of sub-vector j is a_j = mean |g| over its
-/// elements, the a_j normalised to unit L2 (all zero: uniform). Tensors under
-/// 1,000 weights use block 1 and 256 clusters; biases are not clustered but
-/// stored on an affine 8-bit grid. Gradients: the federated validation
+/// elements, the a_j normalised to unit L2 (all zero: uniform). Biases and
+/// tensors under 1,000 weights are not clustered but stored at 8 bits per
+/// weight on an affine grid over their range (METHODS: "8 bits for
+/// unclustered tensors"; the paper's 256-cluster codebook for small layers
+/// costs 8,192 bits per layer, more than LeNet-5's conv1 in fp32, while the
+/// grid costs 64). Gradients: the federated validation
 /// clients' mean gradient (collective) for the clustering and the final snap;
 /// the round's aggregated update as its proxy for the snaps during
 /// fine-tuning, which start each from the current centroids.
@@ -19,9 +22,8 @@
 
 namespace fedhpc::posttrain {
 
-/// Tensors smaller than this use block 1 and kSmallClusters clusters.
+/// Tensors smaller than this are not clustered (affine 8-bit grid).
 inline constexpr std::size_t kSmallLayer = 1000;
-inline constexpr int kSmallClusters = 256;
 /// Lloyd iterations of the first clustering and of each snap.
 inline constexpr int kLloydIterations = 30;
 
