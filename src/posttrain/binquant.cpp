@@ -26,20 +26,22 @@ BinQuantPhase::BinQuantPhase(const PosttrainSection& cfg, const model::ParamLayo
 void BinQuantPhase::compress(fl::Validation& validation, std::span<float> model) {
   report_ = {};
   std::vector<std::size_t> order;
-  double binned = 0.0;
   for (std::size_t i = 0; i < layout_->num_vars(); ++i)
-    if (layout_->var(i).is_weight()) {
-      order.push_back(i);
-      binned += static_cast<double>(layout_->var(i).size);
-    }
+    if (layout_->var(i).is_weight()) order.push_back(i);
   std::stable_sort(order.begin(), order.end(),
                    [&](std::size_t a, std::size_t b) { return layout_->var(a).size > layout_->var(b).size; });
-  // The reference carries from layer to layer; each layer may cost its share
-  // of max_drop by weight count, so the whole model stays within max_drop.
-  double reference = validation.evaluate(model).accuracy;
+  // The reference carries from layer to layer, and so does the budget: each
+  // layer may lose what is left of max_drop in proportion to its share of
+  // the weights still to bin (what a layer does not use passes on), so the
+  // whole model stays within max_drop of the unbinned model.
+  const double reference = validation.evaluate(model).accuracy;
+  double current = reference, to_go = 0.0;
+  for (std::size_t var : order) to_go += static_cast<double>(layout_->var(var).size);
   for (std::size_t var : order) {
-    const double share = cfg_.max_drop * static_cast<double>(layout_->var(var).size) / binned;
-    reference = bin_layer(validation, var, reference - share / 100.0, model);
+    const double n = static_cast<double>(layout_->var(var).size);
+    const double left = cfg_.max_drop / 100.0 - (reference - current);
+    current = bin_layer(validation, var, current - left * n / to_go, model);
+    to_go -= n;
   }
 }
 

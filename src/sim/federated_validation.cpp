@@ -25,26 +25,10 @@ FederatedValidation::FederatedValidation(const comm::Communicator& comm, data::F
 fl::ValidationScore FederatedValidation::evaluate(std::span<const float> model) {
   ++evaluations_;
   model::FlatParams source(net_->layout(), model);
-  const int d = net_->input_size(), classes = net_->num_classes();
-  // (loss sum in fixed point, correct, batches whose loss does not fit): exact sums.
-  comm::Fixed acc[3] = {0, 0, 0};
-  for (int c : mine_) {
-    const data::ExampleView ex = data_->examples(c);
-    for (std::int64_t b = 0; b < ex.n; b += kEvalBatch) {
-      const int n = static_cast<int>(std::min<std::int64_t>(kEvalBatch, ex.n - b));
-      const auto logits = net_->forward(source, ex.x + b * d, n);
-      const auto stats = model::softmax_cross_entropy(logits, ex.y + b, n, classes, 1.0f, {});
-      if (comm::fits_fixed(stats.loss_sum)) acc[0] += comm::to_fixed(stats.loss_sum);
-      else acc[2] += 1;
-      acc[1] += stats.correct;
-    }
-  }
-  comm::allreduce_exact(*comm_, acc);
-  fl::ValidationScore s;
-  const auto n = static_cast<double>(examples_);
-  s.loss = acc[2] > 0 ? std::numeric_limits<double>::quiet_NaN() : comm::from_fixed(acc[0]) / n;
-  s.accuracy = static_cast<double>(static_cast<std::int64_t>(acc[1])) / n;
-  return s;
+  EvalSums sums;
+  for (int c : mine_) sums.add(*net_, source, data_->examples(c));  // each client from its first example
+  const EvalResult r = sums.reduce(*comm_, examples_);
+  return {r.accuracy, r.loss};
 }
 
 void FederatedValidation::gradient(std::span<const float> model, std::span<double> out) {

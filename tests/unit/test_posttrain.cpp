@@ -66,7 +66,8 @@ TEST(Bins, SplitHalvesABinAndSkewedLayersClampTheirEdges) {
 /// those matter), loss rises with the distance of all weights.
 class Oracle final : public fl::Validation {
  public:
-  Oracle(std::vector<float> w0, float lo, float hi) : w0_(std::move(w0)), lo_(lo), hi_(hi) {}
+  Oracle(std::vector<float> w0, float lo, float hi, double scale = 0.01)
+      : w0_(std::move(w0)), lo_(lo), hi_(hi), scale_(scale) {}
   fl::ValidationScore evaluate(std::span<const float> m) override {
     ++calls_;
     double hurt = 0.0, all = 0.0;
@@ -75,7 +76,7 @@ class Oracle final : public fl::Validation {
       all += d;
       if (w0_[j] >= lo_ && w0_[j] <= hi_) hurt += d;
     }
-    return {1.0 - 0.01 * hurt, all};
+    return {1.0 - scale_ * hurt, all};
   }
   void gradient(std::span<const float>, std::span<double> out) override {
     for (std::size_t j = 0; j < out.size(); ++j) out[j] = w0_[j] >= lo_ && w0_[j] <= hi_ ? 1.0 : 0.0;
@@ -85,6 +86,7 @@ class Oracle final : public fl::Validation {
  private:
   std::vector<float> w0_;
   float lo_, hi_;
+  double scale_;
   std::int64_t calls_ = 0;
 };
 
@@ -128,7 +130,9 @@ TEST(BinQuant, SplitsTheBinWhoseProbeHurtsMost) {
       EXPECT_EQ(model, w);
       // Probes: 4 initial + 2 per split, plus one score per configuration and the reference.
       // and a last score of the layer left fp32.
-      if (!gradient) EXPECT_EQ(oracle.evaluations(), 1 + 3 + 4 + 2 * 2 + 1);
+      if (!gradient) {
+        EXPECT_EQ(oracle.evaluations(), 1 + 3 + 4 + 2 * 2 + 1);
+      }
     }
   }
 }
@@ -161,6 +165,33 @@ TEST(BinQuant, KeepsTheSmallestAcceptedWidthAndDecodesIntoTheModel) {
   EXPECT_EQ(decoded, model);  // the model holds exactly the decoded codes
   std::set<float> distinct(model.begin(), model.end());
   EXPECT_LE(distinct.size(), c.codebook.size());
+}
+
+TEST(BinQuant, TheWholeModelStaysWithinMaxDropAndTheBudgetCarries) {
+  model::ParamLayout l;
+  l.add("big.weight", {400, 10}, model::VarKind::kDenseWeight);
+  l.add("big.bias", {400}, model::VarKind::kBias);
+  l.add("small.weight", {50, 10}, model::VarKind::kDenseWeight);
+  const std::vector<float> w = normal_weights(static_cast<int>(l.size()), 3);
+  for (const double max_drop : {0.2, 2.0, 20.0}) {
+    Oracle oracle(w, -100.0f, 100.0f, 1e-5);  // accuracy 1 - 1e-5 * sum |error|
+    PosttrainSection cfg;
+    cfg.max_drop = max_drop;
+    BinQuantPhase phase(cfg, l, false);
+    std::vector<float> model = w;
+    phase.compress(oracle, model);
+    const fl::CompressionReport r = phase.finish(oracle, model);
+    const double after = oracle.evaluate(model).accuracy;
+    EXPECT_GE(after, 1.0 - cfg.max_drop / 100.0 - 1e-9) << max_drop;
+    // The big layer goes first: the small one is scored only after it.
+    EXPECT_EQ(r.trace.front().var, 0);
+    EXPECT_EQ(r.trace.back().var, 2);
+    // Biases are never binned.
+    for (const auto& c : r.coded) EXPECT_NE(c.var, 1u);
+    if (max_drop >= 20.0) {
+      EXPECT_EQ(r.coded.size(), 2u);  // a wide budget bins both layers
+    }
+  }
 }
 
 std::vector<float> points(int n, int d, std::uint64_t key) {

@@ -6,10 +6,11 @@
 /// cost the most federated validation accuracy; only the two new bins are
 /// re-scored) or, in the gradient variant, the one with the largest sum
 /// |grad| of the validation clients' gradient at the current model.
-/// The reference accuracy carries from layer to layer: a layer's
-/// configuration is accepted if it loses at most the layer's share of
-/// max_drop (by weight count) against the model before it, so the whole model
-/// loses at most max_drop points of federated validation accuracy.
+/// The reference accuracy carries from layer to layer, and so does the
+/// budget: a layer's configuration is accepted if it loses at most what is
+/// left of max_drop times the layer's share of the weights still to bin
+/// (what it does not use passes on), against the model before it, so the
+/// whole model loses at most max_drop points of federated validation accuracy.
 /// Splitting stops at max_bins, or once a configuration is accepted and the
 /// bin count has reached the next power of two (more bins at the same code
 /// width cost nothing; fewer cannot come later). The layer keeps the most

@@ -7,6 +7,7 @@
 #include <utility>
 
 #include "fedhpc/comm/communicator.hpp"
+#include "fedhpc/comm/exact_sum.hpp"
 #include "fedhpc/data/dataset.hpp"
 #include "fedhpc/model/network.hpp"
 
@@ -22,6 +23,17 @@ std::pair<std::int64_t, std::int64_t> test_rows(std::int64_t test_size, int rank
 struct EvalResult {
   double loss = 0.0;
   double accuracy = 0.0;
+};
+
+/// Exact sums of an evaluation: loss (fixed point), correct predictions and
+/// batches whose loss does not fit the fixed-point range.
+struct EvalSums {
+  comm::Fixed acc[3] = {0, 0, 0};
+  /// Adds rows, forwarded in batches of kEvalBatch from its first row.
+  void add(model::Network& net, model::ParamSource& params, const data::ExampleView& rows);
+  /// Collective: sums over ranks, then loss and accuracy over `examples` (a
+  /// non-finite batch makes the loss NaN on every rank).
+  EvalResult reduce(const comm::Communicator& comm, std::int64_t examples);
 };
 
 /// Evaluates the server model on this rank's test rows and reduces over ranks.
