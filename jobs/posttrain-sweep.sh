@@ -2,7 +2,7 @@
 # Post-training compression sweep (docs/posttrain.md): for each seed, trains
 # the default experiment once per architecture (LeNet-5, MLP), then compresses
 # that one trained model with every configs/posttrain_<arch>_*.ini method
-# (posttrain.input: paired, no retraining of the base), GWK at several bits,
+# (posttrain.input: paired, no retraining of the base), GWK at 5 and 6 bits,
 # and OMC's int8 storage as a reference; then the table of mean ± std over
 # seeds (analysis/posttrain_table.py).
 #   jobs/posttrain-sweep.sh [-n RANKS] [-o DIR] [-s "SEEDS"]
@@ -33,7 +33,7 @@ for seed in $seeds; do
     for m in binquant binquant_grad; do
       one "$out/${arch}_${m}_seed$seed.h5" "posttrain_${arch}_$m" "$seed" --posttrain.input "$base"
     done
-    for bits in 4 5 6; do
+    for bits in 5 6; do
       one "$out/${arch}_gwk${bits}_seed$seed.h5" "posttrain_${arch}_gwk" "$seed" --posttrain.input "$base" \
         --posttrain.bits "$bits"
     done

@@ -361,14 +361,16 @@ const std::vector<Option>& option_table() {
        [](RunConfig& c, S k, S v) { c.aggregate.dense_threshold = parse_real(k, v, 0.0, 1e9); }},
       // [prune]
       {"prune.method", "none",
-       "pruning of conv and linear weights: none | feddip | magnitude (no feedback) | snip | random",
+       "pruning of conv and linear weights: none | feddip | magnitude (no feedback) | snip | random | "
+       "ntk (federated NTK-SAP foresight pruning)",
        [](RunConfig& c, S k, S v) {
          c.prune.method = parse_enum<PruneMethod>(k, v,
                                                   {{"none", PruneMethod::kNone},
                                                    {"feddip", PruneMethod::kFedDip},
                                                    {"magnitude", PruneMethod::kMagnitude},
                                                    {"snip", PruneMethod::kSnip},
-                                                   {"random", PruneMethod::kRandom}});
+                                                   {"random", PruneMethod::kRandom},
+                                                   {"ntk", PruneMethod::kNtk}});
        }},
       {"prune.sparsity", "0.9", "final sparsity s_p of the prunable weights, in [0, 1)",
        [](RunConfig& c, S k, S v) { c.prune.sparsity = parse_real_below_one(k, v); }},
@@ -402,6 +404,14 @@ const std::vector<Option>& option_table() {
        [](RunConfig& c, S k, S v) { c.prune.schedule_end = parse_real(k, v, 0.0, 1.0, true); }},
       {"prune.lr_decay", "0.998", "with pruning: client learning rate lr * lr_decay^round",
        [](RunConfig& c, S k, S v) { c.prune.lr_decay = parse_real(k, v, 0.0, 1.0, true); }},
+      {"prune.ntk_iterations", "20", "ntk: federated scoring iterations T; iteration t keeps (1 - sparsity)^(t/T)",
+       [](RunConfig& c, S k, S v) { c.prune.ntk_iterations = parse_int(k, v, 1, 100000); }},
+      {"prune.ntk_resamples", "5", "ntk: re-initialisations (theta_r, Delta_r from server seeds) per client and iteration",
+       [](RunConfig& c, S k, S v) { c.prune.ntk_resamples = parse_int(k, v, 1, 100000); }},
+      {"prune.ntk_input", "noise", "ntk: noise (N(0, 1) inputs, data-free) | data (a minibatch of the client's data)",
+       [](RunConfig& c, S k, S v) {
+         c.prune.ntk_input = parse_enum<NtkInput>(k, v, {{"noise", NtkInput::kNoise}, {"data", NtkInput::kData}});
+       }},
       // [posttrain]
       {"posttrain.method", "none",
        "compress the trained model: none | binquant (Bin & Quant, no retraining) | binquant_grad "

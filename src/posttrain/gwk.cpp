@@ -65,7 +65,7 @@ void GwkPhase::snap(std::span<const double> g, std::span<float> model) {
     lloyd(p, c.codebook, c.codes, kLloydIterations);
     c.codebook_float_bits = cfg_.codebook_bits;
     if (c.codebook_float_bits == 16)  // stored as fp16: the model takes the stored values
-      for (float& x : c.codebook) x = compress::fp16_to_float(compress::fp16_from_float(x));
+      for (float& value : c.codebook) value = compress::fp16_to_float(compress::fp16_from_float(value));
     decode(*layout_, c, model);
   }
 }

@@ -2,6 +2,7 @@
 
 #include "fedhpc/core/error.hpp"
 #include "fedhpc/prune/masked_store.hpp"
+#include "fedhpc/prune/ntk.hpp"
 #include "fedhpc/prune/prune_stage.hpp"
 #include "fedhpc/prune/snip.hpp"
 
@@ -31,6 +32,10 @@ std::unique_ptr<Pruning> make_pruning(const RunConfig& cfg, model::Network& net)
     case PruneMethod::kSnip:
       out->stage = std::make_unique<PruneStage>(out->state, false, seed);
       out->phase = std::make_unique<SnipPhase>(out->state, net, cfg.client.batch_size);
+      break;
+    case PruneMethod::kNtk:
+      out->stage = std::make_unique<PruneStage>(out->state, false, seed);
+      out->phase = std::make_unique<NtkPhase>(out->state, net, seed, cfg.client.batch_size);
       break;
     case PruneMethod::kRandom: {
       Rng rng(seed, Purpose::kPrune, 0, 1);

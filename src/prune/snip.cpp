@@ -38,12 +38,13 @@ void snip_saliency(model::Network& net, std::span<const float> w, const data::Ex
 SnipPhase::SnipPhase(std::shared_ptr<PruneState> state, model::Network& net, int batch)
     : state_(std::move(state)), net_(&net), batch_(batch) {}
 
-void SnipPhase::estimate(int, const data::ExampleView& data, std::span<const float> model, Rng& rng,
-                         std::span<float> out) {
+double SnipPhase::estimate(int, const data::ExampleView& data, std::span<const float> model, Rng& rng,
+                           std::span<float> out) {
   snip_saliency(*net_, model, data, batch_, rng, out);
+  return 0.0;
 }
 
-void SnipPhase::finish(int, std::span<const double> mean, std::int64_t clients, std::span<float>) {
+void SnipPhase::finish(int, std::span<const double> mean, std::int64_t clients, double, std::span<float>) {
   if (clients == 0)
     throw ConfigError("prune.method", "snip: no client of the first round could score the weights "
                                       "(all dropped or over budget)");

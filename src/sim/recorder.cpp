@@ -2,6 +2,8 @@
 
 #include <unistd.h>
 
+#include <algorithm>
+
 #include "fedhpc/compress/bit_pack.hpp"
 #include "fedhpc/posttrain/codebook.hpp"
 #include "fedhpc/version.hpp"
@@ -211,6 +213,19 @@ void Recorder::write_snapshot(std::int64_t round, std::span<const float> params,
     file_.append<std::uint8_t>(metrics.snapshot_series()[id], 1, row0,
                                root ? std::span<const std::uint8_t>(v) : std::span<const std::uint8_t>());
   }
+}
+
+void Recorder::write_phase_series(const std::string& path, const std::vector<double>& values) {
+  for (std::size_t at = path.find('/', 1); at != std::string::npos; at = path.find('/', at + 1)) {
+    const std::string group = path.substr(0, at);
+    if (std::find(groups_.begin(), groups_.end(), group) == groups_.end()) {
+      file_.create_group(group);
+      groups_.push_back(group);
+    }
+  }
+  const bool root = comm_->rank() == 0;
+  file_.write_block<double>(path, static_cast<std::int64_t>(values.size()), 0, 0,
+                            root ? std::span<const double>(values) : std::span<const double>());
 }
 
 void Recorder::write_compression(const CompressionRecord& c, const model::ParamLayout& layout) {

@@ -274,7 +274,8 @@ comm::ReduceResult Simulation::aggregate(RoundRecord& rec, std::int64_t trained)
 
 void Simulation::run_phase(fl::EstimatePhase& phase) {
   const std::size_t P = model_.size();
-  const auto agg = comm::make_round_aggregator(comm::AggregatePath::kDense, P, 1, cfg_.run.seed, 0.0);
+  // Tail: clients that took part, and the exact sum of their statistics.
+  const auto agg = comm::make_round_aggregator(comm::AggregatePath::kDense, P, 2, cfg_.run.seed, 0.0);
   std::vector<float> estimate(P);
   std::vector<double> mean(P, 0.0);
   for (int it = 0; it < phase.iterations(); ++it) {
@@ -284,13 +285,15 @@ void Simulation::run_phase(fl::EstimatePhase& phase) {
     shard_->for_each(it, sampled, *trainer_, uplink_->device_state_bytes(), counts, [&](const ClientVisit& v) {
       if (v.status != ClientStatus::kCompleted) return;
       Rng rng(cfg_.run.seed, Purpose::kPrune, static_cast<std::uint64_t>(it), static_cast<std::uint64_t>(v.client));
-      phase.estimate(it, data_->examples(v.client), model_, rng, estimate);
-      if (!comm::all_fit_weighted(estimate, v.samples)) return;  // a non-finite estimate is left out
+      const double stat = phase.estimate(it, data_->examples(v.client), model_, rng, estimate);
+      // A non-finite estimate or statistic is left out.
+      if (!comm::all_fit_weighted(estimate, v.samples) || !comm::fits_fixed(stat)) return;
       agg->add(v.client, v.samples, {estimate, {}});
       agg->tail()[0] += 1;
+      agg->tail()[1] += comm::to_fixed(stat);
     });
     agg->reduce(*comm_, static_cast<std::int64_t>(sampled.size()), mean);
-    phase.finish(it, mean, static_cast<std::int64_t>(agg->tail()[0]), model_);
+    phase.finish(it, mean, static_cast<std::int64_t>(agg->tail()[0]), comm::from_fixed(agg->tail()[1]), model_);
   }
 }
 
@@ -363,6 +366,9 @@ Simulation::Outcome Simulation::run() {
   const ResumePoint point{start_round_, client_rows_, snapshots_};
   if (resume_) restore_results(*comm_, c.run.checkpoint_path(), c.run.output + ".part");
   Recorder recorder(*comm_, c.run.output, meta, metrics_, resume_ ? &point : nullptr);
+  if (!resume_)  // what the phases before the rounds report (a resumed file has it)
+    for (const auto& phase : phases_)
+      for (const auto& s : phase->series()) recorder.write_phase_series(s.path, s.values);
   try {
     return run_rounds(recorder);
   } catch (const AgreedIoError&) {

@@ -682,12 +682,44 @@ class Prune(Tmp):
                     self.assertTrue(np.all(dens == dens[0]), "a one-shot mask stays")
                     self.assertAlmostEqual(f["/rounds/weight_sparsity"][0], 0.8, places=3)
 
+    def test_ntk_foresight_np_1_2_4_identical_with_its_record(self):
+        outs = []
+        for n in (1, 2, 4):
+            o = self.out(f"ntk{n}.h5")
+            run(self.args("--prune.method", "ntk", "--prune.ntk_iterations", "3", "--prune.ntk_resamples", "2",
+                          "--run.output", o), np_=n)
+            outs.append(o)
+        for o in outs[1:]:
+            d = h5diff(outs[0], o)
+            self.assertEqual(d.returncode, 0, d.stdout + d.stderr)
+        with h5py.File(outs[0]) as f:
+            ntk = f["/ntk"]
+            self.assertEqual(ntk["trace"].shape, (3,))
+            self.assertTrue(np.all(ntk["trace"][:] > 0))
+            self.assertTrue(np.all(ntk["clients"][:] == 8))  # every sampled client contributed
+            dens = ntk["density"][:]
+            np.testing.assert_allclose(dens, 0.2 ** (np.arange(1, 4) / 3), atol=0.01)
+            self.assertEqual(sorted(ntk["layer_density"]), ["fc1.weight", "fc2.weight"])
+            # The mask is fixed through the rounds: the final density, at the run's own init.
+            self.assertTrue(np.all(f["/rounds/density"][:] == f["/rounds/density"][0]))
+            mask = f["/model/mask"][-1]
+            self.assertEqual(f["/model/params"][-1][mask == 0].max(initial=0), 0)
+        # Data-dependent scores give another mask; the data-free one needs no data.
+        o = self.out("ntk_data.h5")
+        run(self.args("--prune.method", "ntk", "--prune.ntk_iterations", "3", "--prune.ntk_resamples", "2",
+                      "--prune.ntk_input", "data", "--run.output", o), np_=2)
+        with h5py.File(o) as a, h5py.File(outs[0]) as b:
+            self.assertFalse(np.array_equal(a["/model/mask"][-1], b["/model/mask"][-1]))
+
     def test_bad_values_exit_2_naming_the_key(self):
         for extra, key in ((["--prune.sparsity", "1"], "prune.sparsity"),
                            (["--prune.initial_sparsity", "-0.1"], "prune.initial_sparsity"),
                            (["--prune.interval", "0"], "prune.interval"),
                            (["--prune.method", "snip", "--prune.mode", "dpf_server"], "prune.mode"),
                            (["--prune.method", "lottery"], "prune.method"),
+                           (["--prune.ntk_iterations", "0"], "prune.ntk_iterations"),
+                           (["--prune.ntk_resamples", "-1"], "prune.ntk_resamples"),
+                           (["--prune.ntk_input", "images"], "prune.ntk_input"),
                            (["--prune.method", "feddip", "--prune.lambda_max", "1e-5"], "prune.lambda_max")):
             o = self.out("never.h5")
             p = run(self.args(*extra, "--run.output", o), np_=2, check=False)

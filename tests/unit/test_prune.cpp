@@ -12,6 +12,7 @@
 #include "fedhpc/model/network.hpp"
 #include "fedhpc/prune/mask.hpp"
 #include "fedhpc/prune/masked_store.hpp"
+#include "fedhpc/prune/ntk.hpp"
 #include "fedhpc/prune/prune_stage.hpp"
 #include "fedhpc/prune/pruning.hpp"
 #include "fedhpc/prune/schedule.hpp"
@@ -416,18 +417,98 @@ TEST(PruneSnip, SaliencyOfALinearModelIsItsClosedForm) {
   for (std::size_t j = B.offset; j < B.offset + B.size; ++j) EXPECT_EQ(sal[j], 0.0f);
 }
 
+TEST(PruneNtk, MaskGradientOfALinearModelIsItsClosedForm) {
+  // f(x) = W x + b: d = f1 - f2 = -eps (Delta ⊙ m) x, J = sum_n ||d_n||^2 and
+  // dJ/dm_kj = (theta - (theta + eps Delta))_kj sum_n 2 d_nk x_nj = 2 eps^2 Delta_kj sum_n ((Delta ⊙ m) x_n)_k x_nj.
+  ModelSection ms;
+  ms.arch = Arch::kMlp;
+  ms.hidden = {};
+  const int d = 5, classes = 3, n = 4;
+  auto net = model::make_network(ms, data::Shape{1, 1, d}, classes);
+  net->reserve(n);
+  const std::size_t P = net->layout().size();
+  std::vector<float> theta(P), delta(P, 0.0f), x(static_cast<std::size_t>(n * d));
+  Rng rng(12, Purpose::kBench);
+  for (auto& v : theta) v = static_cast<float>(rng.normal());
+  for (auto& v : x) v = static_cast<float>(rng.normal());
+  const auto& W = net->layout().var(0);
+  for (std::size_t j = W.offset; j < W.offset + W.size; ++j) delta[j] = static_cast<float>(rng.normal());
+  prune::Mask mask(net->layout());
+  mask.set_random(0.6, rng);  // some weights pruned
+  const double eps = 0.01;
+  std::vector<double> acc(P, 0.0);
+  const double J = prune::ntk_mask_gradient(*net, mask, theta, delta, eps, x.data(), n, acc);
+  double J_ref = 0.0;
+  std::vector<double> dm(static_cast<std::size_t>(classes * d), 0.0);
+  for (int i = 0; i < n; ++i)
+    for (int k = 0; k < classes; ++k) {
+      double dx = 0.0;  // ((Delta ⊙ m) x_i)_k
+      for (int j = 0; j < d; ++j) {
+        const std::size_t at = W.offset + static_cast<std::size_t>(k * d + j);
+        dx += (mask.kept(at) ? delta[at] : 0.0) * x[static_cast<std::size_t>(i * d + j)];
+      }
+      J_ref += eps * eps * dx * dx;
+      for (int j = 0; j < d; ++j) dm[static_cast<std::size_t>(k * d + j)] += 2.0 * eps * eps * dx * x[static_cast<std::size_t>(i * d + j)];
+    }
+  EXPECT_NEAR(J, J_ref, 1e-3 * J_ref);
+  for (int t = 0; t < classes * d; ++t) {
+    const std::size_t at = W.offset + static_cast<std::size_t>(t);
+    const double want = delta[at] * dm[static_cast<std::size_t>(t)];
+    EXPECT_NEAR(acc[at], want, 2e-3 * std::fabs(want) + 1e-6) << t;
+  }
+  const auto& B = net->layout().var(1);
+  for (std::size_t j = B.offset; j < B.offset + B.size; ++j) EXPECT_EQ(acc[j], 0.0);  // biases unscored
+}
+
+TEST(PruneNtk, PhaseKeepsTheScheduledDensityAndRecordsEachIteration) {
+  RunConfig cfg;
+  cfg.model.arch = Arch::kMlp;
+  cfg.model.hidden = {8};
+  cfg.prune.method = PruneMethod::kNtk;
+  cfg.prune.sparsity = 0.9;
+  cfg.prune.ntk_iterations = 3;
+  cfg.prune.ntk_resamples = 2;
+  auto net = model::make_network(cfg.model, data::Shape{1, 1, 12}, 3);
+  net->reserve(16);
+  auto p = prune::make_pruning(cfg, *net);
+  ASSERT_NE(p->phase, nullptr);
+  const std::size_t P = net->layout().size();
+  std::vector<float> model(P, 0.0f), out(P);
+  std::vector<double> mean(P);
+  for (int it = 0; it < 3; ++it) {
+    Rng rng(1, Purpose::kPrune, static_cast<std::uint64_t>(it), 7);
+    const double trace = p->phase->estimate(it, {}, model, rng, out);
+    EXPECT_GT(trace, 0.0);
+    for (std::size_t j = 0; j < P; ++j) {
+      if (!p->state->mask.kept(j)) {
+        EXPECT_EQ(out[j], 0.0f);  // pruned weights stay pruned
+      }
+      mean[j] = out[j];
+    }
+    p->phase->finish(it, mean, 1, trace, model);
+    EXPECT_NEAR(1.0 - p->state->mask.weight_sparsity(), std::pow(0.1, (it + 1) / 3.0),
+                1.0 / static_cast<double>(p->state->mask.prunable())) << it;  // a whole weight
+  }
+  const auto series = p->phase->series();
+  ASSERT_GE(series.size(), 3u);
+  EXPECT_EQ(series[0].path, "/ntk/trace");
+  EXPECT_EQ(series[0].values.size(), 3u);
+  EXPECT_EQ(series[1].values, std::vector<double>(3, 1.0));  // clients
+}
+
 TEST(PruneConfig, EachMethodRegistersItsParts) {
   RunConfig cfg;
   cfg.model.arch = Arch::kMlp;
   cfg.model.hidden = {8};
   auto net = model::make_network(cfg.model, data::Shape{1, 1, 12}, 3);
   EXPECT_EQ(prune::make_pruning(cfg, *net), nullptr);
-  for (const PruneMethod m : {PruneMethod::kFedDip, PruneMethod::kMagnitude, PruneMethod::kSnip, PruneMethod::kRandom}) {
+  for (const PruneMethod m : {PruneMethod::kFedDip, PruneMethod::kMagnitude, PruneMethod::kSnip, PruneMethod::kRandom,
+                              PruneMethod::kNtk}) {
     cfg.prune.method = m;
     const auto p = prune::make_pruning(cfg, *net);
     ASSERT_NE(p, nullptr);
     EXPECT_NE(p->stage, nullptr);
-    EXPECT_EQ(p->phase != nullptr, m == PruneMethod::kSnip);
+    EXPECT_EQ(p->phase != nullptr, m == PruneMethod::kSnip || m == PruneMethod::kNtk);
     EXPECT_EQ(p->dense_update, m == PruneMethod::kFedDip);
   }
 }

@@ -110,7 +110,8 @@ struct UplinkSection {
   compress::ResidualSpec residual;   ///< client residual storage form
 };
 
-enum class PruneMethod { kNone, kFedDip, kMagnitude, kSnip, kRandom };
+enum class PruneMethod { kNone, kFedDip, kMagnitude, kSnip, kRandom, kNtk };
+enum class NtkInput { kNoise, kData };
 enum class PruneMode { kCode, kDpfServer };
 enum class PruneScope { kGlobal, kErk };
 
@@ -127,6 +128,9 @@ struct PruneSection {
   double lr_decay = 0.998;         ///< client lr_t = client.lr * lr_decay^t (with any prune method)
   PruneScope scope = PruneScope::kGlobal;  ///< re-pruning: global magnitude (the paper) or per layer at ERK densities
   double schedule_end = 1.0;       ///< the cubic schedule reaches s_p after this fraction of the rounds (1: the paper)
+  int ntk_iterations = 20;         ///< ntk: federated scoring iterations T (density (1 - s_p)^(t/T))
+  int ntk_resamples = 5;           ///< ntk: re-initialisations per client and iteration
+  NtkInput ntk_input = NtkInput::kNoise;  ///< ntk: N(0, 1) noise (data-free) or a local minibatch
 };
 
 enum class PosttrainMethod { kNone, kBinQuant, kBinQuantGrad, kGwk };

@@ -8,6 +8,7 @@
 ///   magnitude  MaskedStore, frozen          the same, lambda 0            -
 ///   snip       MaskedStore, frozen          fixed mask                    SnipPhase
 ///   random     MaskedStore, frozen          fixed random mask at s_p      -
+///   ntk        MaskedStore, frozen          fixed mask                    NtkPhase
 #include <memory>
 
 #include "fedhpc/config/run_config.hpp"

@@ -24,9 +24,9 @@ class SnipPhase final : public fl::EstimatePhase {
   SnipPhase(std::shared_ptr<PruneState> state, model::Network& net, int batch);
   const char* name() const override { return "snip"; }
   int iterations() const override { return 1; }
-  void estimate(int iteration, const data::ExampleView& data, std::span<const float> model, Rng& rng,
-                std::span<float> out) override;
-  void finish(int iteration, std::span<const double> mean, std::int64_t clients,
+  double estimate(int iteration, const data::ExampleView& data, std::span<const float> model, Rng& rng,
+                  std::span<float> out) override;
+  void finish(int iteration, std::span<const double> mean, std::int64_t clients, double statistic,
               std::span<float> model) override;
 
  private:

@@ -73,6 +73,8 @@ class Recorder {
                    const fl::Metrics& metrics);
   /// Appends a model snapshot and the declared snapshot series of `metrics`.
   void write_snapshot(std::int64_t round, std::span<const float> params, const fl::Metrics& metrics);
+  /// Writes a phase's float64 series (rank 0's values) at `path`, creating its groups.
+  void write_phase_series(const std::string& path, const std::vector<double>& values);
   /// Writes /compression (once, after the last snapshot); layout names the variables.
   void write_compression(const CompressionRecord& c, const model::ParamLayout& layout);
   /// Flushes everything written so far to disk (before a checkpoint copy).
@@ -96,6 +98,7 @@ class Recorder {
   bool creating_;
   std::string part_path_;
   std::vector<Series> series_;
+  std::vector<std::string> groups_;  // groups write_phase_series created
   io::ResultsFile file_;
   std::int64_t num_clients_, num_classes_, num_params_;
 };
