@@ -192,6 +192,13 @@ const std::vector<Option>& option_table() {
       {"model.hidden", "200,200", "MLP hidden layer widths, comma-separated",
        [](RunConfig& c, S k, S v) { c.model.hidden = parse_int_list(k, v, 1, 1 << 20); }},
       // [client]
+      {"client.trainer", "backprop",
+       "backprop (minibatch SGD) | zo (BAFFLE-style: K seeded loss differences, 4K + 16 bytes up) | fedzo "
+       "(local ZO-SGD steps)",
+       [](RunConfig& c, S k, S v) {
+         c.client.trainer = parse_enum<ClientTrainer>(
+             k, v, {{"backprop", ClientTrainer::kBackprop}, {"zo", ClientTrainer::kZo}, {"fedzo", ClientTrainer::kFedZo}});
+       }},
       {"client.lr", "0.05", "local SGD learning rate",
        [](RunConfig& c, S k, S v) { c.client.lr = parse_real(k, v, 0.0, 100.0, true); }},
       {"client.momentum", "0", "local SGD momentum",
@@ -229,6 +236,20 @@ const std::vector<Option>& option_table() {
          c.client.over_budget = parse_enum<OverBudget>(
              k, v, {{"skip", OverBudget::kSkip}, {"allow", OverBudget::kAllow}});
        }},
+      // [zo]
+      {"zo.directions", "20", "zo, fedzo: random directions K per estimate",
+       [](RunConfig& c, S k, S v) { c.zo.directions = parse_int(k, v, 1, 1000000); }},
+      {"zo.sigma", "0.001", "zo, fedzo: perturbation scale sigma (FedZO's mu)",
+       [](RunConfig& c, S k, S v) { c.zo.sigma = parse_real(k, v, 0.0, 1.0, true); }},
+      {"zo.differences", "forward", "zo, fedzo: forward | central differences",
+       [](RunConfig& c, S k, S v) {
+         c.zo.differences = parse_enum<ZoDifferences>(k, v, {{"forward", ZoDifferences::kForward},
+                                                             {"central", ZoDifferences::kCentral}});
+       }},
+      {"zo.clip", "0.3", "zo: the server clips the estimate to |g|_inf <= clip",
+       [](RunConfig& c, S k, S v) { c.zo.clip = parse_real(k, v, 0.0, 1e9, true); }},
+      {"zo.local_steps", "5", "fedzo: local ZO-SGD steps H",
+       [](RunConfig& c, S k, S v) { c.zo.local_steps = parse_int(k, v, 1, 1000000); }},
       // [server]
       {"server.rounds", "100", "number of federated rounds",
        [](RunConfig& c, S k, S v) { c.server.rounds = parse_int(k, v, 1, 100000000); }},
@@ -591,6 +612,11 @@ void validate(const RunConfig& c) {
                           std::to_string(c.data.num_clients));
   if (!c.posttrain.input.empty() && c.posttrain.method == PosttrainMethod::kNone)
     throw ConfigError("posttrain.input", "names a model to compress but posttrain.method = none");
+  if (c.client.trainer == ClientTrainer::kZo && c.uplink.codec.kind != compress::UpdateCodecKind::kIdentity)
+    throw ConfigError("uplink.codec", "zo clients send K seeded loss differences, not an update to compress: "
+                                      "set uplink.codec = none");
+  if (c.client.trainer != ClientTrainer::kBackprop && c.prune.method == PruneMethod::kFedDip)
+    throw ConfigError("client.trainer", "prune.method = feddip regularizes a backprop step: use client.trainer = backprop");
   if (c.client.budget == BudgetDist::kUniform && c.client.budget_min_mb > c.client.budget_max_mb)
     throw ConfigError("client.budget_min_mb", "must not exceed client.budget_max_mb");
 }

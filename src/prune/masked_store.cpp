@@ -141,4 +141,6 @@ std::uint64_t MaskedStore::transient_bytes() const {
   return inner_->transient_bytes() + 4ull * std::min(inner_->source().tile_elements(), layout_->max_var_size());
 }
 
+std::span<const std::uint8_t> MaskedStore::active() const { return state_->mask.flags(); }
+
 }  // namespace fedhpc::prune

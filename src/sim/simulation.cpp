@@ -134,6 +134,7 @@ Simulation::Simulation(const RunConfig& cfg, std::string effective_ini,
   total_rounds_ = train_rounds_ + (post_ ? post_->rounds() : 0);
   if (post_) post_->set_first_round(train_rounds_);
   trainer_ = train::make_trainer(cfg_, *net_, std::move(store));
+  if (auto stage = train::make_trainer_stage(cfg_)) server_->add(std::move(stage));
 
   shard_ = std::make_unique<ClientShard>(*data_, cfg_, comm);
   const auto [t0, t1] = test_rows(data_->test_size(), comm.rank(), comm.size());

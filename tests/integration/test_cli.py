@@ -894,3 +894,54 @@ class Posttrain(Tmp):
             self.assertEqual(len(ours), 1, p.stderr)
             self.assertIn(key, ours[0])
             self.assertEqual(sorted(os.listdir(self.dir)), before)
+
+
+class ZeroOrder(Tmp):
+    """[client] trainer = zo | fedzo: backprop-free clients from the CLI."""
+    BASE = override(TINY, server__rounds="2") + ["--server.optimizer", "fedadam", "--server.lr", "0.01"]
+
+    def test_zo_np_1_2_4_identical_sends_k_floats_and_learns(self):
+        outs = []
+        for n in (1, 2, 4):
+            o = self.out(f"zo{n}.h5")
+            run(self.BASE + ["--client.trainer", "zo", "--zo.directions", "8", "--prune.method", "ntk",
+                             "--prune.sparsity", "0.8", "--prune.ntk_iterations", "2", "--run.output", o], np_=n)
+            outs.append(o)
+        for o in outs[1:]:
+            d = h5diff(outs[0], o)
+            self.assertEqual(d.returncode, 0, d.stdout + d.stderr)
+        with h5py.File(outs[0]) as f:
+            c = f["/clients"]
+            ok = c["status"][:] == 0
+            self.assertTrue(np.all(c["bytes_up"][:][ok] == 4 * 8 + 16))  # K floats and a header
+            # Pruned weights never move: the final model is zero where the NTK mask is.
+            mask, params = f["/model/mask"][-1], f["/model/params"][-1]
+            self.assertTrue(np.all(params[mask == 0] == 0))
+            loss = f["/rounds/train_loss"][:]
+            self.assertTrue(np.all(np.isfinite(loss)))
+
+    def test_fedzo_sends_the_model_update(self):
+        o = self.out("fedzo.h5")
+        run(self.BASE + ["--client.trainer", "fedzo", "--zo.directions", "4", "--zo.local_steps", "3",
+                         "--run.output", o], np_=2)
+        with h5py.File(o) as f:
+            c = f["/clients"]
+            ok = c["status"][:] == 0
+            self.assertTrue(np.all(c["bytes_up"][:][ok] == 4 * f.attrs["num_params"]))
+            self.assertTrue(np.all(c["steps"][:][ok] == 3))
+
+    def test_bad_values_exit_2_naming_the_key(self):
+        for extra, key in ((["--client.trainer", "hebbian"], "client.trainer"),
+                           (["--client.trainer", "zo", "--zo.directions", "0"], "zo.directions"),
+                           (["--client.trainer", "zo", "--zo.sigma", "0"], "zo.sigma"),
+                           (["--client.trainer", "zo", "--zo.differences", "backward"], "zo.differences"),
+                           (["--client.trainer", "zo", "--zo.clip", "-1"], "zo.clip"),
+                           (["--client.trainer", "fedzo", "--zo.local_steps", "0"], "zo.local_steps"),
+                           (["--client.trainer", "zo", "--uplink.codec", "topk"], "uplink.codec"),
+                           (["--client.trainer", "zo", "--prune.method", "feddip"], "client.trainer")):
+            p = run(self.BASE + extra + ["--run.output", self.out("never.h5")], np_=2, check=False)
+            self.assertEqual(p.returncode, 2, str(extra) + p.stdout + p.stderr)
+            ours = [l for l in p.stderr.splitlines() if "fedhpc:" in l]
+            self.assertEqual(len(ours), 1, p.stderr)
+            self.assertIn(key, ours[0])
+            self.assertEqual(os.listdir(self.dir), [])

@@ -56,8 +56,11 @@ struct ModelSection {
 enum class BudgetDist { kFixed, kUniform, kLogNormal };
 enum class OverBudget { kSkip, kAllow };
 
+enum class ClientTrainer { kBackprop, kZo, kFedZo };
+
 /// [client] — local training and device constraints.
 struct ClientSection {
+  ClientTrainer trainer = ClientTrainer::kBackprop;  ///< backprop SGD, or zeroth-order (docs/ntk_zo.md)
   double lr = 0.05;
   double momentum = 0.0;
   double weight_decay = 0.0;
@@ -72,6 +75,17 @@ struct ClientSection {
   double budget_max_mb = 64.0;   ///< uniform upper bound
   double budget_sigma = 0.5;     ///< lognormal sigma
   OverBudget over_budget = OverBudget::kSkip;
+};
+
+enum class ZoDifferences { kForward, kCentral };
+
+/// [zo] — zeroth-order (backprop-free) clients (client.trainer = zo | fedzo).
+struct ZoSection {
+  int directions = 20;      ///< K (FedZO: b2 per step)
+  double sigma = 1e-3;      ///< perturbation scale (FedZO: mu)
+  ZoDifferences differences = ZoDifferences::kForward;
+  double clip = 0.3;        ///< zo: server clips |g|_inf to this (the step to client.lr * clip)
+  int local_steps = 5;      ///< fedzo: local ZO-SGD steps H
 };
 
 enum class ServerOpt { kFedAvg, kFedAvgM, kFedAdam, kFedYogi };
@@ -163,6 +177,7 @@ struct RunConfig {
   DataSection data;
   ModelSection model;
   ClientSection client;
+  ZoSection zo;
   ServerSection server;
   StorageSection storage;
   UplinkSection uplink;

@@ -45,6 +45,7 @@ class MaskedStore final : public train::ParamStore, private model::ParamSource {
     return inner_->kept_value_bytes(kept_per_var, copy);
   }
   bool diverged() const override { return inner_->diverged(); }
+  std::span<const std::uint8_t> active() const override;
 
  private:
   std::span<const float> acquire(std::size_t i) override;

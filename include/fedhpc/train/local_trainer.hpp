@@ -10,6 +10,7 @@
 #include "fedhpc/core/rng.hpp"
 #include "fedhpc/data/dataset.hpp"
 #include "fedhpc/fl/client_upload.hpp"
+#include "fedhpc/fl/server_stage.hpp"
 #include "fedhpc/model/network.hpp"
 
 namespace fedhpc::train {
@@ -45,11 +46,14 @@ class LocalTrainer {
   virtual std::int64_t downlink_bytes() const = 0;
 };
 
-/// Builds the trainer for cfg on `net` (reserved for client.batch_size or more)
-/// with the parameter store of [storage] (train::make_param_store).
+/// Builds the trainer of client.trainer for cfg on `net` (reserved for
+/// client.batch_size or more) with the parameter store of [storage]
+/// (train::make_param_store): SgdTrainer, or ZoTrainer (zo, fedzo).
 std::unique_ptr<LocalTrainer> make_trainer(const RunConfig& cfg, model::Network& net);
 /// The same over a given parameter store (e.g. a method's decorator of it).
 std::unique_ptr<LocalTrainer> make_trainer(const RunConfig& cfg, model::Network& net,
                                            std::unique_ptr<ParamStore> store);
+/// The server stage the trainer needs (zo: ZoClipStage), or null.
+std::unique_ptr<fl::ServerStage> make_trainer_stage(const RunConfig& cfg);
 
 }  // namespace fedhpc::train

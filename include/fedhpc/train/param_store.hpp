@@ -38,6 +38,9 @@ class ParamStore {
   /// True if the last client's step met a non-finite value that its stored
   /// form cannot carry (encoded storage), so the client has diverged.
   virtual bool diverged() const { return false; }
+  /// Per parameter, 1 where the client may change it (a pruning mask), or
+  /// empty: every parameter.
+  virtual std::span<const std::uint8_t> active() const { return {}; }
   /// Bytes of the downlink message per client.
   virtual std::int64_t downlink_bytes() const = 0;
   /// Bytes of the uplink message per client.

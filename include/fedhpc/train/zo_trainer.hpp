@@ -1,0 +1,107 @@
+#pragma once
+/// Zeroth-order (backprop-free) clients (../shared/METHODS.md §3; docs/ntk_zo.md).
+///
+/// zo (BAFFLE-style): at the round's model w, the client evaluates its mean
+/// loss over all its examples at w and at w + sigma u_k ⊙ m for K directions
+/// u_k ~ N(0, I) (central differences: also at w - sigma u_k ⊙ m), and sends
+/// the K differences d_k = (L_k - L_0) / sigma (or (L_k+ - L_k-) / (2 sigma))
+/// with the 8-byte seed of its directions: 4 K + 16 bytes. The server
+/// regenerates the directions and forms g = (1/K) sum_k d_k u_k ⊙ m; the
+/// client's contribution is the step -client.lr g (this trainer expands it on
+/// the server's behalf), the server clips it to |.|_inf <= client.lr zo.clip
+/// (ZoClipStage) and takes its optimizer step (BAFFLE: fedadam).
+///
+/// fedzo (FedZO-style): zo.local_steps steps of ZO-SGD, each on a minibatch of
+/// client.batch_size with K directions (b2) and smoothing sigma (mu), through
+/// the parameter store's SGD step; the upload is the model update.
+///
+/// Directions are generated variable by variable from the client's seed
+/// (PerturbedSource), so no client holds a full perturbation vector; pruned
+/// coordinates (ParamStore::active) are never perturbed and never move.
+#include <memory>
+#include <vector>
+
+#include "fedhpc/fl/server_stage.hpp"
+#include "fedhpc/train/local_trainer.hpp"
+#include "fedhpc/train/param_store.hpp"
+
+namespace fedhpc::train {
+
+/// Bytes a zo client sends besides its K floats: direction seed (8), K (4), samples (4).
+inline constexpr std::int64_t kZoHeaderBytes = 16;
+
+/// u = N(0, I) values of variable `var` of direction `k` drawn from `seed` into out.
+void zo_direction(std::uint64_t seed, int k, std::size_t var, std::span<float> out);
+
+/// A parameter source that adds sigma u_k ⊙ active to another source, one
+/// variable at a time (one variable's perturbation held at once).
+class PerturbedSource final : public model::ParamSource {
+ public:
+  PerturbedSource(const model::ParamLayout& layout, model::ParamSource& base, std::span<const std::uint8_t> active);
+  /// Direction k of seed, scaled by `scale` (sigma, or -sigma).
+  void set(std::uint64_t seed, int k, float scale) noexcept {
+    seed_ = seed;
+    k_ = k;
+    scale_ = scale;
+  }
+  std::span<const float> acquire(std::size_t i) override;
+  void release(std::size_t i) noexcept override { base_->release(i); }
+
+ private:
+  const model::ParamLayout* layout_;
+  model::ParamSource* base_;
+  std::span<const std::uint8_t> active_;
+  std::uint64_t seed_ = 0;
+  int k_ = 0;
+  float scale_ = 0.0f;
+  std::vector<float> out_;  // (largest variable) the perturbed copy
+};
+
+class ZoTrainer final : public LocalTrainer {
+ public:
+  ZoTrainer(const RunConfig& cfg, model::Network& net, std::unique_ptr<ParamStore> store);
+  void begin_round(int round, std::span<const float> global) override;
+  LocalResult train(const data::ExampleView& data, Rng& rng) override;
+  fl::ClientUpload upload() const override;
+  MemoryBreakdown peak_memory(std::int64_t num_samples) const override;
+  double flops(std::int64_t num_samples) const override;
+  std::int64_t downlink_bytes() const override { return store_->downlink_bytes(); }
+  /// zo: what the last client sent: its direction seed and K differences.
+  std::uint64_t seed() const noexcept { return seed_; }
+  std::span<const double> sent() const noexcept { return d_; }
+
+ private:
+  /// Mean loss over rows (in batches of client.batch_size) at `params`; adds to res.
+  double mean_loss(model::ParamSource& params, const float* x, const std::int32_t* y, std::int64_t n);
+  /// The K differences at the store's current parameters on rows [x, y, n).
+  void differences(std::uint64_t seed, const float* x, const std::int32_t* y, std::int64_t n, LocalResult& res);
+  /// g = (1/K) sum_k d_k u_k ⊙ active, times `scale`, into out (P).
+  void expand(std::uint64_t seed, float scale, std::span<float> out);
+  ClientSection client_;
+  ZoSection zo_;
+  bool local_;  // fedzo
+  model::Network* net_;
+  std::unique_ptr<ParamStore> store_;
+  SgdHyper hyper_;
+  std::span<const float> global_;
+  std::vector<double> d_;          // (K) loss differences
+  std::vector<float> after_;       // (P) the expanded contribution (zo) or local model (fedzo)
+  std::vector<float> grads_, velocity_, u_;
+  std::vector<float> batch_x_;
+  std::vector<std::int32_t> batch_y_, order_;
+  std::int64_t bytes_ = 0;
+  std::uint64_t seed_ = 0;
+};
+
+/// The server stage of zo clients: clips the mean contribution to
+/// |.|_inf <= client.lr * zo.clip before the optimizer step.
+class ZoClipStage final : public fl::ServerStage {
+ public:
+  explicit ZoClipStage(double bound) : bound_(bound) {}
+  void before_step(int round, std::span<double> delta) override;
+
+ private:
+  double bound_;
+};
+
+}  // namespace fedhpc::train

@@ -1,0 +1,192 @@
+#include "fedhpc/train/zo_trainer.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <numeric>
+
+#include "fedhpc/core/error.hpp"
+#include "fedhpc/model/loss.hpp"
+
+namespace fedhpc::train {
+
+void zo_direction(std::uint64_t seed, int k, std::size_t var, std::span<float> out) {
+  Rng rng(seed, Purpose::kZeroOrder, static_cast<std::uint64_t>(k), var);
+  for (float& v : out) v = static_cast<float>(rng.normal());
+}
+
+PerturbedSource::PerturbedSource(const model::ParamLayout& layout, model::ParamSource& base,
+                                 std::span<const std::uint8_t> active)
+    : layout_(&layout), base_(&base), active_(active), out_(layout.max_var_size()) {}
+
+std::span<const float> PerturbedSource::acquire(std::size_t i) {
+  const auto w = base_->acquire(i);
+  const auto& v = layout_->var(i);
+  const std::span<float> out(out_.data(), v.size);
+  // The direction is drawn straight into the perturbed copy (as zo_direction draws it).
+  Rng rng(seed_, Purpose::kZeroOrder, static_cast<std::uint64_t>(k_), i);
+  for (std::size_t j = 0; j < v.size; ++j) {
+    const auto u = static_cast<float>(rng.normal());
+    const bool on = active_.empty() || active_[v.offset + j] != 0;
+    out[j] = on ? w[j] + scale_ * u : w[j];
+  }
+  return out;
+}
+
+ZoTrainer::ZoTrainer(const RunConfig& cfg, model::Network& net, std::unique_ptr<ParamStore> store)
+    : client_(cfg.client),
+      zo_(cfg.zo),
+      local_(cfg.client.trainer == ClientTrainer::kFedZo),
+      net_(&net),
+      store_(std::move(store)),
+      hyper_{static_cast<float>(cfg.client.lr), static_cast<float>(cfg.client.weight_decay), 0.0f,
+             static_cast<float>(cfg.client.momentum)},
+      d_(static_cast<std::size_t>(cfg.zo.directions)),
+      after_(net.layout().size()),
+      u_(net.layout().max_var_size()),
+      batch_x_(static_cast<std::size_t>(cfg.client.batch_size) * net.input_size()),
+      batch_y_(static_cast<std::size_t>(cfg.client.batch_size)) {
+  if (local_) {
+    grads_.resize(net.layout().size());
+    velocity_.resize(cfg.client.momentum > 0 ? net.layout().size() : 0);
+  }
+}
+
+void ZoTrainer::begin_round(int round, std::span<const float> global) {
+  global_ = global;
+  store_->begin_round(round, global);
+}
+
+double ZoTrainer::mean_loss(model::ParamSource& params, const float* x, const std::int32_t* y, std::int64_t n) {
+  const int d = net_->input_size(), classes = net_->num_classes();
+  double sum = 0.0;
+  for (std::int64_t b = 0; b < n; b += client_.batch_size) {
+    const int m = static_cast<int>(std::min<std::int64_t>(client_.batch_size, n - b));
+    const auto logits = net_->forward(params, x + b * d, m);
+    sum += model::softmax_cross_entropy(logits, y + b, m, classes, 1.0f, {}).loss_sum;
+  }
+  return sum / static_cast<double>(n);
+}
+
+void ZoTrainer::differences(std::uint64_t seed, const float* x, const std::int32_t* y, std::int64_t n,
+                            LocalResult& res) {
+  model::ParamSource& base = store_->source();
+  PerturbedSource perturbed(net_->layout(), base, store_->active());
+  const bool central = zo_.differences == ZoDifferences::kCentral;
+  const double L0 = central ? 0.0 : mean_loss(base, x, y, n);
+  if (!central) {
+    res.loss_sum += L0 * static_cast<double>(n);
+    res.examples_seen += n;
+  }
+  const auto sigma = static_cast<float>(zo_.sigma);
+  for (int k = 0; k < zo_.directions; ++k) {
+    perturbed.set(seed, k, sigma);
+    const double plus = mean_loss(perturbed, x, y, n);
+    double minus = L0;
+    if (central) {
+      perturbed.set(seed, k, -sigma);
+      minus = mean_loss(perturbed, x, y, n);
+      res.loss_sum += 0.5 * (plus + minus) * static_cast<double>(n);
+      res.examples_seen += n;
+    }
+    d_[static_cast<std::size_t>(k)] = (plus - minus) / (central ? 2.0 * zo_.sigma : zo_.sigma);
+  }
+}
+
+void ZoTrainer::expand(std::uint64_t seed, float scale, std::span<float> out) {
+  std::fill(out.begin(), out.end(), 0.0f);
+  const auto active = store_->active();
+  const model::ParamLayout& layout = net_->layout();
+  const float inv_k = scale / static_cast<float>(zo_.directions);
+  for (int k = 0; k < zo_.directions; ++k) {
+    const float c = static_cast<float>(d_[static_cast<std::size_t>(k)]) * inv_k;
+    for (std::size_t i = 0; i < layout.num_vars(); ++i) {
+      const auto& v = layout.var(i);
+      const std::span<float> u(u_.data(), v.size);
+      zo_direction(seed, k, i, u);
+      for (std::size_t j = 0; j < v.size; ++j)
+        if (active.empty() || active[v.offset + j] != 0) out[v.offset + j] += c * u[j];
+    }
+  }
+}
+
+LocalResult ZoTrainer::train(const data::ExampleView& data, Rng& rng) {
+  expects(data.n > 0, "ZoTrainer: client without examples");
+  store_->start_client();
+  LocalResult res;
+  if (!local_) {
+    // One estimate at the round's model over all the client's examples.
+    const std::uint64_t seed = seed_ = rng.next();
+    differences(seed, data.x, data.y, data.n, res);
+    res.steps = 1;
+    for (const double v : d_) res.diverged = res.diverged || !std::isfinite(v);
+    expand(seed, -static_cast<float>(client_.lr), after_);
+    bytes_ = 4 * static_cast<std::int64_t>(zo_.directions) + kZoHeaderBytes;
+    return res;
+  }
+  // FedZO: local ZO-SGD steps on minibatches.
+  if (!velocity_.empty()) std::fill(velocity_.begin(), velocity_.end(), 0.0f);
+  order_.resize(static_cast<std::size_t>(data.n));
+  std::iota(order_.begin(), order_.end(), 0);
+  const int d = net_->input_size();
+  std::int64_t cursor = data.n;
+  for (int s = 0; s < zo_.local_steps; ++s) {
+    if (cursor >= data.n) {
+      rng.shuffle(std::span<std::int32_t>(order_));
+      cursor = 0;
+    }
+    const int b = static_cast<int>(std::min<std::int64_t>(client_.batch_size, data.n - cursor));
+    for (int i = 0; i < b; ++i) {
+      const std::int64_t e = order_[static_cast<std::size_t>(cursor + i)];
+      std::memcpy(batch_x_.data() + static_cast<std::size_t>(i) * d, data.x + e * d, sizeof(float) * static_cast<std::size_t>(d));
+      batch_y_[static_cast<std::size_t>(i)] = data.y[e];
+    }
+    cursor += b;
+    const std::uint64_t seed = rng.next();
+    differences(seed, batch_x_.data(), batch_y_.data(), b, res);
+    expand(seed, 1.0f, grads_);  // the ZO gradient estimate
+    store_->step(grads_, velocity_, hyper_, rng);
+    ++res.steps;
+  }
+  store_->finish_client(after_);
+  res.diverged = store_->diverged();
+  bytes_ = store_->uplink_bytes();
+  return res;
+}
+
+fl::ClientUpload ZoTrainer::upload() const {
+  if (local_) return {after_, global_, bytes_};
+  return {after_, {}, bytes_};
+}
+
+MemoryBreakdown ZoTrainer::peak_memory(std::int64_t num_samples) const {
+  const std::uint64_t b = static_cast<std::uint64_t>(std::min<std::int64_t>(client_.batch_size, num_samples));
+  MemoryBreakdown mem;
+  mem.params = store_->stored_bytes();
+  // The perturbed copy of the current variable (its direction is drawn into it).
+  mem.decoded = store_->transient_bytes() + 4ull * net_->layout().max_var_size();
+  // Inference: one layer's input and output at a time, the batch input, the logits.
+  mem.activations = b * (2ull * net_->max_layer_bytes() + 4ull * net_->input_size() + 4ull * net_->num_classes()) +
+                    net_->workspace_bytes();
+  mem.gradients = 8ull * static_cast<std::uint64_t>(zo_.directions);  // the K differences
+  if (local_) {
+    mem.gradients += 4ull * net_->layout().size();  // the step's estimate
+    mem.optimizer = client_.momentum > 0 ? 4ull * net_->layout().size() : 0;
+  }
+  return mem;
+}
+
+double ZoTrainer::flops(std::int64_t num_samples) const {
+  const double passes = zo_.differences == ZoDifferences::kCentral ? 2.0 * zo_.directions : zo_.directions + 1.0;
+  // Each direction: its generation twice (perturb, expand) is not counted as FLOPs; 2 per weight to perturb and expand.
+  const double P = static_cast<double>(net_->layout().size());
+  if (!local_) return passes * net_->forward_flops() * static_cast<double>(num_samples) + 4.0 * P * zo_.directions;
+  const double b = static_cast<double>(std::min<std::int64_t>(client_.batch_size, num_samples));
+  return zo_.local_steps * (passes * net_->forward_flops() * b + 4.0 * P * zo_.directions);
+}
+
+void ZoClipStage::before_step(int, std::span<double> delta) {
+  for (double& v : delta) v = std::clamp(v, -bound_, bound_);
+}
+
+}  // namespace fedhpc::train

@@ -1,0 +1,157 @@
+// Zeroth-order clients (train/zo_trainer.hpp) through make_trainer: the
+// estimate points along the true gradient more closely as K grows, the server
+// regenerates the client's estimate from its seed and K differences bit for
+// bit, pruned coordinates never move, and the memory model is far below
+// backprop's.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <numeric>
+#include <vector>
+
+#include "fedhpc/model/loss.hpp"
+#include "fedhpc/model/network.hpp"
+#include "fedhpc/train/local_trainer.hpp"
+#include "fedhpc/train/param_store.hpp"
+#include "fedhpc/train/zo_trainer.hpp"
+
+using namespace fedhpc;
+
+namespace {
+
+struct Client {
+  std::vector<float> x;
+  std::vector<std::int32_t> y;
+  int n;
+};
+
+Client client(int n, int d, int classes) {
+  Client c{std::vector<float>(static_cast<std::size_t>(n * d)), std::vector<std::int32_t>(static_cast<std::size_t>(n)), n};
+  Rng rng(3, Purpose::kBench);
+  for (auto& v : c.x) v = static_cast<float>(rng.normal());
+  for (auto& v : c.y) v = static_cast<std::int32_t>(rng.below(static_cast<std::uint64_t>(classes)));
+  return c;
+}
+
+RunConfig zo_config(int K) {
+  RunConfig cfg;
+  cfg.model.arch = Arch::kMlp;
+  cfg.model.hidden = {6};
+  cfg.client.trainer = ClientTrainer::kZo;
+  cfg.client.batch_size = 16;
+  cfg.client.lr = 1.0;  // the contribution is -g
+  cfg.zo.directions = K;
+  return cfg;
+}
+
+double cosine(std::span<const float> a, std::span<const float> b) {
+  double ab = 0, aa = 0, bb = 0;
+  for (std::size_t j = 0; j < a.size(); ++j) {
+    ab += double(a[j]) * b[j];
+    aa += double(a[j]) * a[j];
+    bb += double(b[j]) * b[j];
+  }
+  return ab / std::sqrt(aa * bb);
+}
+
+TEST(ZoTrainer, EstimateAlignsWithTheGradientMoreAsKGrows) {
+  const int d = 8, classes = 3;
+  const Client c = client(40, d, classes);
+  std::vector<double> mean_cos;
+  for (const int K : {4, 64, 1024}) {
+    RunConfig cfg = zo_config(K);
+    auto net = model::make_network(cfg.model, data::Shape{1, 1, d}, classes);
+    net->reserve(40);
+    std::vector<float> w(net->layout().size());
+    Rng init(1, Purpose::kInit);
+    net->init(w, init);
+    // The true gradient of the mean loss over the client's examples.
+    std::vector<float> g(w.size()), dl(static_cast<std::size_t>(40 * classes));
+    model::FlatParams src(net->layout(), w);
+    const auto logits = net->forward(src, c.x.data(), 40);
+    model::softmax_cross_entropy(logits, c.y.data(), 40, classes, 1.0f / 40, dl);
+    net->backward(src, dl, g);
+    auto trainer = train::make_trainer(cfg, *net);
+    double sum = 0;
+    for (int rep = 0; rep < 8; ++rep) {
+      trainer->begin_round(rep, w);
+      Rng rng(7, Purpose::kShuffle, static_cast<std::uint64_t>(rep), 1);
+      const auto res = trainer->train({c.x.data(), c.y.data(), 40}, rng);
+      EXPECT_FALSE(res.diverged);
+      const auto up = trainer->upload();
+      EXPECT_TRUE(up.before.empty());
+      EXPECT_EQ(up.bytes, 4 * K + train::kZoHeaderBytes);
+      std::vector<float> minus_g(up.after.begin(), up.after.end());  // -lr g with lr 1
+      for (float& v : minus_g) v = -v;
+      sum += cosine(minus_g, g);
+    }
+    mean_cos.push_back(sum / 8);
+  }
+  EXPECT_GT(mean_cos[0], 0.0);
+  EXPECT_GT(mean_cos[1], mean_cos[0]);
+  EXPECT_GT(mean_cos[2], mean_cos[1]);
+  EXPECT_GT(mean_cos[2], 0.5);
+}
+
+TEST(ZoTrainer, ServerRegeneratesTheEstimateFromSeedAndDifferences) {
+  const int d = 8, classes = 3, K = 5;
+  const Client c = client(20, d, classes);
+  RunConfig cfg = zo_config(K);
+  cfg.client.lr = 0.1;
+  auto net = model::make_network(cfg.model, data::Shape{1, 1, d}, classes);
+  net->reserve(20);
+  std::vector<float> w(net->layout().size());
+  Rng init(2, Purpose::kInit);
+  net->init(w, init);
+  train::ZoTrainer trainer(cfg, *net, train::make_param_store(cfg, net->layout()));
+  trainer.begin_round(0, w);
+  Rng rng(4, Purpose::kShuffle, 0, 3);
+  trainer.train({c.x.data(), c.y.data(), 20}, rng);
+  ASSERT_EQ(trainer.sent().size(), static_cast<std::size_t>(K));
+  // The server's side: directions from the seed, variable by variable.
+  std::vector<float> g(w.size(), 0.0f);
+  const auto& layout = net->layout();
+  for (int k = 0; k < K; ++k)
+    for (std::size_t i = 0; i < layout.num_vars(); ++i) {
+      std::vector<float> u(layout.var(i).size);
+      train::zo_direction(trainer.seed(), k, i, u);
+      const float coef = static_cast<float>(trainer.sent()[static_cast<std::size_t>(k)]) * (-0.1f / K);
+      for (std::size_t j = 0; j < u.size(); ++j) g[layout.var(i).offset + j] += coef * u[j];
+    }
+  const auto up = trainer.upload();
+  for (std::size_t j = 0; j < g.size(); ++j) ASSERT_EQ(up.after[j], g[j]) << j;
+  // The differences are what perturbing w by sigma u_k gives (k = 0).
+  model::FlatParams base(layout, w);
+  train::PerturbedSource pert(layout, base, {});
+  pert.set(trainer.seed(), 0, static_cast<float>(cfg.zo.sigma));
+  auto mean_loss = [&](model::ParamSource& s) {
+    const auto logits = net->forward(s, c.x.data(), 16);
+    double sum = model::softmax_cross_entropy(logits, c.y.data(), 16, classes, 1.0f, {}).loss_sum;
+    const auto rest = net->forward(s, c.x.data() + 16 * d, 4);
+    sum += model::softmax_cross_entropy(rest, c.y.data() + 16, 4, classes, 1.0f, {}).loss_sum;
+    return sum / 20;
+  };
+  const double L0 = mean_loss(base), L1 = mean_loss(pert);
+  EXPECT_DOUBLE_EQ(trainer.sent()[0], (L1 - L0) / cfg.zo.sigma);
+}
+
+TEST(ZoTrainer, MemoryModelHoldsNoGradientsAndOneVariablesPerturbation) {
+  RunConfig cfg = zo_config(20);
+  cfg.model.arch = Arch::kLeNet5;
+  auto net = model::make_network(cfg.model, data::Shape{1, 28, 28}, 10);
+  net->reserve(16);
+  auto zo = train::make_trainer(cfg, *net);
+  cfg.client.trainer = ClientTrainer::kBackprop;
+  auto bp = train::make_trainer(cfg, *net);
+  std::vector<float> w(net->layout().size(), 0.0f);
+  zo->begin_round(0, w);
+  bp->begin_round(0, w);
+  const auto mz = zo->peak_memory(60), mb = bp->peak_memory(60);
+  EXPECT_EQ(mz.params, mb.params);
+  EXPECT_EQ(mz.gradients, 8u * 20);  // the K differences, no gradient buffer
+  EXPECT_EQ(mb.gradients, 4u * net->layout().size());
+  EXPECT_EQ(mz.optimizer, 0u);
+  EXPECT_EQ(mz.decoded, 4u * net->layout().max_var_size());  // one variable's perturbed copy
+}
+
+}  // namespace
