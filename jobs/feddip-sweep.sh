@@ -6,25 +6,10 @@
 #   jobs/feddip-sweep.sh [-n RANKS] [-o DIR] [-s "SEEDS"] [--server.rounds R ...]
 # Existing results files are skipped, so an interrupted sweep continues.
 set -euo pipefail
-here="$(cd "$(dirname "$0")/.." && pwd)"
-ranks="$(nproc)"; out="$here/results/feddip"; seeds="1 2 3"
-while [ $# -gt 0 ]; do
-  case "$1" in
-    -n) ranks="$2"; shift 2 ;;
-    -o) out="$2"; shift 2 ;;
-    -s) seeds="$2"; shift 2 ;;
-    *) break ;;
-  esac
-done
-mkdir -p "$out"
-extra=("$@")
+. "$(dirname "$0")/sweep-common.sh"
+sweep_parse "$here/results/feddip" "$@"
 one() {  # name config seed [overrides...]
-  local name="$1" cfg="$2" seed="$3"; shift 3
-  local file="$out/${name}_seed$seed.h5"
-  [ -e "$file" ] && { echo "exists, skipped: $file"; return; }
-  echo "== $name seed $seed"
-  "$here/jobs/run-local.sh" -n "$ranks" -c "$here/configs/$cfg.ini" --run.output "$file" \
-    --run.seed "$seed" --run.progress false "$@" "${extra[@]}"
+  sweep_one "$out/${1}_seed$3.h5" "$2" "$3" "${@:4}" ${extra[@]+"${extra[@]}"}
 }
 for seed in $seeds; do
   for cfg in "$here"/configs/feddip_*.ini; do
