@@ -12,7 +12,7 @@ namespace fedhpc::train {
 
 void zo_direction(std::uint64_t seed, int k, std::size_t var, std::span<float> out) {
   Rng rng(seed, Purpose::kZeroOrder, static_cast<std::uint64_t>(k), var);
-  for (float& v : out) v = static_cast<float>(rng.normal());
+  rng.fill_normal(out);
 }
 
 PerturbedSource::PerturbedSource(const model::ParamLayout& layout, model::ParamSource& base,
@@ -23,12 +23,10 @@ std::span<const float> PerturbedSource::acquire(std::size_t i) {
   const auto w = base_->acquire(i);
   const auto& v = layout_->var(i);
   const std::span<float> out(out_.data(), v.size);
-  // The direction is drawn straight into the perturbed copy (as zo_direction draws it).
-  Rng rng(seed_, Purpose::kZeroOrder, static_cast<std::uint64_t>(k_), i);
+  zo_direction(seed_, k_, i, out);  // the direction, drawn straight into the perturbed copy
   for (std::size_t j = 0; j < v.size; ++j) {
-    const auto u = static_cast<float>(rng.normal());
     const bool on = active_.empty() || active_[v.offset + j] != 0;
-    out[j] = on ? w[j] + scale_ * u : w[j];
+    out[j] = on ? w[j] + scale_ * out[j] : w[j];
   }
   return out;
 }

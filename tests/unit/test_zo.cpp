@@ -54,6 +54,27 @@ double cosine(std::span<const float> a, std::span<const float> b) {
   return ab / std::sqrt(aa * bb);
 }
 
+TEST(Rng, FillNormalHasStandardMomentsAndIsDeterministic) {
+  std::vector<float> a(1000001), b(a.size());
+  Rng r1(5, Purpose::kZeroOrder, 1, 2), r2(5, Purpose::kZeroOrder, 1, 2);
+  r1.fill_normal(a);
+  r2.fill_normal(b);
+  EXPECT_EQ(a, b);
+  double m = 0, v = 0, k4 = 0;
+  for (const float x : a) m += x;
+  m /= static_cast<double>(a.size());
+  for (const float x : a) {
+    v += (x - m) * (x - m);
+    k4 += std::pow(x - m, 4);
+  }
+  v /= static_cast<double>(a.size());
+  k4 /= static_cast<double>(a.size()) * v * v;
+  EXPECT_NEAR(m, 0.0, 0.005);
+  EXPECT_NEAR(v, 1.0, 0.005);
+  EXPECT_NEAR(k4, 3.0, 0.05);  // Gaussian kurtosis
+  for (const float x : a) ASSERT_TRUE(std::isfinite(x));
+}
+
 TEST(ZoTrainer, EstimateAlignsWithTheGradientMoreAsKGrows) {
   const int d = 8, classes = 3;
   const Client c = client(40, d, classes);

@@ -111,6 +111,23 @@ class Rng {
     }
   }
 
+  /// Fills out with standard normal floats, two per 64-bit draw (Box-Muller
+  /// on 24-bit uniforms in float: faster than normal(), for bulk draws such
+  /// as zeroth-order directions; deterministic).
+  void fill_normal(std::span<float> out) noexcept {
+    constexpr float kScale = 0x1.0p-24f;
+    constexpr float kTwoPi = 6.28318530717958647692f;
+    std::size_t i = 0;
+    for (; i < out.size(); i += 2) {
+      const std::uint64_t r = next();
+      const float u1 = (static_cast<float>(r >> 40) + 1.0f) * kScale;             // (0, 1]
+      const float u2 = static_cast<float>((r >> 16) & 0xFFFFFFu) * kScale;        // [0, 1)
+      const float rad = std::sqrt(-2.0f * std::log(u1));
+      out[i] = rad * std::cos(kTwoPi * u2);
+      if (i + 1 < out.size()) out[i + 1] = rad * std::sin(kTwoPi * u2);
+    }
+  }
+
   /// Fisher-Yates shuffle.
   template <class T>
   void shuffle(std::span<T> v) noexcept {
