@@ -194,10 +194,11 @@ const std::vector<Option>& option_table() {
       // [client]
       {"client.trainer", "backprop",
        "backprop (minibatch SGD) | zo (BAFFLE-style: K seeded loss differences, 4K + 16 bytes up) | fedzo "
-       "(local ZO-SGD steps)",
+       "(local ZO-SGD steps) | auto (backprop where the client's memory budget holds it, zo elsewhere)",
        [](RunConfig& c, S k, S v) {
          c.client.trainer = parse_enum<ClientTrainer>(
-             k, v, {{"backprop", ClientTrainer::kBackprop}, {"zo", ClientTrainer::kZo}, {"fedzo", ClientTrainer::kFedZo}});
+             k, v, {{"backprop", ClientTrainer::kBackprop}, {"zo", ClientTrainer::kZo}, {"fedzo", ClientTrainer::kFedZo},
+                    {"auto", ClientTrainer::kAuto}});
        }},
       {"client.lr", "0.05", "local SGD learning rate",
        [](RunConfig& c, S k, S v) { c.client.lr = parse_real(k, v, 0.0, 100.0, true); }},
@@ -246,7 +247,7 @@ const std::vector<Option>& option_table() {
          c.zo.differences = parse_enum<ZoDifferences>(k, v, {{"forward", ZoDifferences::kForward},
                                                              {"central", ZoDifferences::kCentral}});
        }},
-      {"zo.clip", "0.3", "zo: the server clips the estimate to |g|_inf <= clip",
+      {"zo.clip", "0.3", "zo: each client's estimate is clipped to |g|_inf <= clip (by the server, which forms it)",
        [](RunConfig& c, S k, S v) { c.zo.clip = parse_real(k, v, 0.0, 1e9, true); }},
       {"zo.local_steps", "5", "fedzo: local ZO-SGD steps H",
        [](RunConfig& c, S k, S v) { c.zo.local_steps = parse_int(k, v, 1, 1000000); }},
@@ -612,7 +613,8 @@ void validate(const RunConfig& c) {
                           std::to_string(c.data.num_clients));
   if (!c.posttrain.input.empty() && c.posttrain.method == PosttrainMethod::kNone)
     throw ConfigError("posttrain.input", "names a model to compress but posttrain.method = none");
-  if (c.client.trainer == ClientTrainer::kZo && c.uplink.codec.kind != compress::UpdateCodecKind::kIdentity)
+  if ((c.client.trainer == ClientTrainer::kZo || c.client.trainer == ClientTrainer::kAuto) &&
+      c.uplink.codec.kind != compress::UpdateCodecKind::kIdentity)
     throw ConfigError("uplink.codec", "zo clients send K seeded loss differences, not an update to compress: "
                                       "set uplink.codec = none");
   if (c.client.trainer != ClientTrainer::kBackprop && c.prune.method == PruneMethod::kFedDip)

@@ -28,9 +28,9 @@ ClientVisit ClientShard::classify(int round, std::size_t index, int client,
   v.index = index;
   v.client = client;
   v.samples = data_->num_samples(client);
-  v.memory = trainer.peak_memory(v.samples);
-  v.memory.state = state_bytes;
   v.budget = budget(client);
+  v.memory = trainer.peak_memory_within(v.samples, v.budget - std::min<std::uint64_t>(v.budget, state_bytes));
+  v.memory.state = state_bytes;
   v.over_budget = v.memory.total() > v.budget;
   const bool dropped = drops_out(seed_, round, client, client_cfg_.dropout);
   if (v.over_budget && client_cfg_.over_budget == OverBudget::kSkip) v.status = ClientStatus::kOverBudget;
@@ -41,7 +41,9 @@ ClientVisit ClientShard::classify(int round, std::size_t index, int client,
   // The model goes to every client that was asked and fits its budget.
   v.bytes_down = v.status == ClientStatus::kOverBudget ? 0 : trainer.downlink_bytes();
   rec.bytes_down += v.bytes_down;
-  v.flops = v.status == ClientStatus::kCompleted ? trainer.flops(v.samples) : 0.0;
+  v.flops = v.status == ClientStatus::kCompleted
+                ? trainer.flops_within(v.samples, v.budget - std::min<std::uint64_t>(v.budget, state_bytes))
+                : 0.0;
   rec.flops += v.flops;
   return v;
 }

@@ -119,9 +119,8 @@ Simulation::Simulation(const RunConfig& cfg, std::string effective_ini,
   const std::size_t P = net_->layout().size();
   server_ = std::make_unique<ServerStages>(make_server_optimizer(cfg_.server, P));
   // A method plugs in here, once: its store decorator, server stage and phase.
-  std::unique_ptr<train::ParamStore> store = train::make_param_store(cfg_, net_->layout());
-  if (auto pruning = prune::make_pruning(cfg_, *net_)) {
-    store = pruning->wrap(std::move(store));
+  const std::unique_ptr<prune::Pruning> pruning = prune::make_pruning(cfg_, *net_);
+  if (pruning) {
     server_->add(std::move(pruning->stage));
     if (pruning->phase) phases_.push_back(std::move(pruning->phase));
   }
@@ -133,8 +132,10 @@ Simulation::Simulation(const RunConfig& cfg, std::string effective_ini,
   train_rounds_ = cfg_.posttrain.input.empty() ? cfg_.server.rounds : 0;
   total_rounds_ = train_rounds_ + (post_ ? post_->rounds() : 0);
   if (post_) post_->set_first_round(train_rounds_);
-  trainer_ = train::make_trainer(cfg_, *net_, std::move(store));
-  if (auto stage = train::make_trainer_stage(cfg_)) server_->add(std::move(stage));
+  trainer_ = train::make_trainer(cfg_, *net_, [&] {
+    std::unique_ptr<train::ParamStore> store = train::make_param_store(cfg_, net_->layout());
+    return pruning ? pruning->wrap(std::move(store)) : std::move(store);
+  });
 
   shard_ = std::make_unique<ClientShard>(*data_, cfg_, comm);
   const auto [t0, t1] = test_rows(data_->test_size(), comm.rank(), comm.size());
@@ -159,6 +160,7 @@ Simulation::Simulation(const RunConfig& cfg, std::string effective_ini,
     server_->add(std::make_unique<ServerFeedbackStage>(spec, P, cfg_.run.seed));
   }
   components_ = {uplink_.get(), server_.get()};
+  if (auto* c = trainer_->component()) components_.push_back(c);
   slots_ = {tally_layout_.reserve("loss_sum"), tally_layout_.reserve("examples"),
             tally_layout_.reserve("bytes_up"), tally_layout_.reserve("diverged"),
             tally_layout_.reserve("stop")};
@@ -235,6 +237,7 @@ ClientRecord Simulation::train_client(int round, const ClientVisit& v, fl::Round
 
   Rng rng(cfg_.run.seed, Purpose::kShuffle, static_cast<std::uint64_t>(round),
           static_cast<std::uint64_t>(v.client));
+  trainer_->prepare_client(v.client, v.samples, v.budget - std::min(v.budget, v.memory.state));
   const train::LocalResult res = trainer_->train(data_->examples(v.client), rng);
   cr.steps = res.steps;
   cr.flops = v.flops;

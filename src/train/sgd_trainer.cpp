@@ -7,6 +7,7 @@
 #include "fedhpc/core/error.hpp"
 #include "fedhpc/model/loss.hpp"
 #include "fedhpc/model/param_source.hpp"
+#include "fedhpc/train/mixed_trainer.hpp"
 #include "fedhpc/train/zo_trainer.hpp"
 
 namespace fedhpc::train {
@@ -118,22 +119,29 @@ double SgdTrainer::flops(std::int64_t num_samples) const {
 }
 
 std::unique_ptr<LocalTrainer> make_trainer(const RunConfig& cfg, model::Network& net,
-                                           std::unique_ptr<ParamStore> store) {
+                                           const std::function<std::unique_ptr<ParamStore>()>& make_store) {
   switch (cfg.client.trainer) {
     case ClientTrainer::kZo:
-    case ClientTrainer::kFedZo: return std::make_unique<ZoTrainer>(cfg, net, std::move(store));
+    case ClientTrainer::kFedZo: return std::make_unique<ZoTrainer>(cfg, net, make_store());
+    case ClientTrainer::kAuto: {
+      RunConfig zo = cfg;
+      zo.client.trainer = ClientTrainer::kZo;
+      return std::make_unique<MixedTrainer>(std::make_unique<SgdTrainer>(cfg.client, net, make_store()),
+                                            std::make_unique<ZoTrainer>(zo, net, make_store()));
+    }
     case ClientTrainer::kBackprop: break;
   }
-  return std::make_unique<SgdTrainer>(cfg.client, net, std::move(store));
+  return std::make_unique<SgdTrainer>(cfg.client, net, make_store());
+}
+
+std::unique_ptr<LocalTrainer> make_trainer(const RunConfig& cfg, model::Network& net,
+                                           std::unique_ptr<ParamStore> store) {
+  expects(cfg.client.trainer != ClientTrainer::kAuto, "make_trainer: a mixed fleet needs a store per trainer");
+  return make_trainer(cfg, net, [&] { return std::move(store); });
 }
 
 std::unique_ptr<LocalTrainer> make_trainer(const RunConfig& cfg, model::Network& net) {
-  return make_trainer(cfg, net, make_param_store(cfg, net.layout()));
-}
-
-std::unique_ptr<fl::ServerStage> make_trainer_stage(const RunConfig& cfg) {
-  if (cfg.client.trainer != ClientTrainer::kZo) return nullptr;
-  return std::make_unique<ZoClipStage>(cfg.client.lr * cfg.zo.clip);
+  return make_trainer(cfg, net, [&] { return make_param_store(cfg, net.layout()); });
 }
 
 }  // namespace fedhpc::train

@@ -10,25 +10,43 @@
 
 namespace fedhpc::train {
 
-void zo_direction(std::uint64_t seed, int k, std::size_t var, std::span<float> out) {
-  Rng rng(seed, Purpose::kZeroOrder, static_cast<std::uint64_t>(k), var);
-  rng.fill_normal(out);
+void zo_direction(std::uint64_t seed, int k, std::size_t var, std::span<float> out, std::size_t begin) {
+  float block[kZoBlock];
+  std::size_t at = 0;
+  while (at < out.size()) {
+    const std::size_t j = begin + at, b = j / kZoBlock, skip = j % kZoBlock;
+    Rng rng(seed, Purpose::kZeroOrder, static_cast<std::uint64_t>(k), (static_cast<std::uint64_t>(var) << 32) | b);
+    const std::size_t n = std::min(kZoBlock - skip, out.size() - at);
+    if (skip == 0 && n == kZoBlock) {
+      rng.fill_normal(out.subspan(at, n));
+    } else {
+      rng.fill_normal(std::span<float>(block, std::min(kZoBlock, skip + n)));
+      std::copy_n(block + skip, n, out.begin() + static_cast<std::ptrdiff_t>(at));
+    }
+    at += n;
+  }
 }
 
 PerturbedSource::PerturbedSource(const model::ParamLayout& layout, model::ParamSource& base,
                                  std::span<const std::uint8_t> active)
-    : layout_(&layout), base_(&base), active_(active), out_(layout.max_var_size()) {}
+    : layout_(&layout), base_(&base), active_(active) {}
 
-std::span<const float> PerturbedSource::acquire(std::size_t i) {
-  const auto w = base_->acquire(i);
-  const auto& v = layout_->var(i);
-  const std::span<float> out(out_.data(), v.size);
-  zo_direction(seed_, k_, i, out);  // the direction, drawn straight into the perturbed copy
-  for (std::size_t j = 0; j < v.size; ++j) {
-    const bool on = active_.empty() || active_[v.offset + j] != 0;
+std::span<const float> PerturbedSource::perturb(std::size_t i, std::span<const float> w, std::size_t begin) {
+  if (out_.size() < w.size()) out_.resize(w.size());  // grows to the largest read once
+  const std::span<float> out(out_.data(), w.size());
+  zo_direction(seed_, k_, i, out, begin);  // the direction, drawn straight into the perturbed copy
+  const std::size_t offset = layout_->var(i).offset + begin;
+  for (std::size_t j = 0; j < w.size(); ++j) {
+    const bool on = active_.empty() || active_[offset + j] != 0;
     out[j] = on ? w[j] + scale_ * out[j] : w[j];
   }
   return out;
+}
+
+std::span<const float> PerturbedSource::acquire(std::size_t i) { return perturb(i, base_->acquire(i), 0); }
+
+std::span<const float> PerturbedSource::acquire_range(std::size_t i, std::size_t begin, std::size_t count) {
+  return perturb(i, base_->acquire_range(i, begin, count), begin);
 }
 
 ZoTrainer::ZoTrainer(const RunConfig& cfg, model::Network& net, std::unique_ptr<ParamStore> store)
@@ -118,7 +136,9 @@ LocalResult ZoTrainer::train(const data::ExampleView& data, Rng& rng) {
     differences(seed, data.x, data.y, data.n, res);
     res.steps = 1;
     for (const double v : d_) res.diverged = res.diverged || !std::isfinite(v);
-    expand(seed, -static_cast<float>(client_.lr), after_);
+    expand(seed, 1.0f, after_);  // g, clipped, as the step -lr g
+    const auto clip = static_cast<float>(zo_.clip), lr = static_cast<float>(client_.lr);
+    for (float& v : after_) v = -lr * std::clamp(v, -clip, clip);
     bytes_ = 4 * static_cast<std::int64_t>(zo_.directions) + kZoHeaderBytes;
     return res;
   }
@@ -161,8 +181,13 @@ MemoryBreakdown ZoTrainer::peak_memory(std::int64_t num_samples) const {
   const std::uint64_t b = static_cast<std::uint64_t>(std::min<std::int64_t>(client_.batch_size, num_samples));
   MemoryBreakdown mem;
   mem.params = store_->stored_bytes();
-  // The perturbed copy of the current variable (its direction is drawn into it).
-  mem.decoded = store_->transient_bytes() + 4ull * net_->layout().max_var_size();
+  // The perturbed copy of the range being read (a tile of a dense layer, a
+  // whole conv kernel or bias) and one block of the direction.
+  std::size_t whole = 0;  // largest variable a network reads whole (not a dense weight)
+  for (const auto& v : net_->layout().vars())
+    if (v.kind != model::VarKind::kDenseWeight) whole = std::max(whole, v.size);
+  const std::size_t copy = std::max(whole, std::min(kZoTile, net_->layout().max_var_size()));
+  mem.decoded = store_->transient_bytes() + 4ull * (copy + kZoBlock);
   // Inference: one layer's input and output at a time, the batch input, the logits.
   mem.activations = b * (2ull * net_->max_layer_bytes() + 4ull * net_->input_size() + 4ull * net_->num_classes()) +
                     net_->workspace_bytes();
@@ -181,10 +206,6 @@ double ZoTrainer::flops(std::int64_t num_samples) const {
   if (!local_) return passes * net_->forward_flops() * static_cast<double>(num_samples) + 4.0 * P * zo_.directions;
   const double b = static_cast<double>(std::min<std::int64_t>(client_.batch_size, num_samples));
   return zo_.local_steps * (passes * net_->forward_flops() * b + 4.0 * P * zo_.directions);
-}
-
-void ZoClipStage::before_step(int, std::span<double> delta) {
-  for (double& v : delta) v = std::clamp(v, -bound_, bound_);
 }
 
 }  // namespace fedhpc::train

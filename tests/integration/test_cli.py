@@ -930,6 +930,28 @@ class ZeroOrder(Tmp):
             self.assertTrue(np.all(c["bytes_up"][:][ok] == 4 * f.attrs["num_params"]))
             self.assertTrue(np.all(c["steps"][:][ok] == 3))
 
+    def test_auto_mixes_backprop_and_zo_clients_by_budget(self):
+        outs = []
+        budgets = ["--client.budget", "uniform", "--client.budget_min_mb", "0.15", "--client.budget_max_mb", "0.35"]
+        for n in (1, 3):
+            o = self.out(f"auto{n}.h5")
+            run(self.BASE + budgets + ["--client.trainer", "auto", "--run.output", o], np_=n)
+            outs.append(o)
+        d = h5diff(outs[0], outs[1])
+        self.assertEqual(d.returncode, 0, d.stdout + d.stderr)
+        with h5py.File(outs[0]) as f:
+            c, r = f["/clients"], f["/rounds"]
+            kind, status, up = c["trainer"][:], c["status"][:], c["bytes_up"][:]
+            P = f.attrs["num_params"]
+            self.assertTrue(np.any(kind == 0) and np.any(kind == 1), kind)  # both kinds in the fleet
+            self.assertTrue(np.all(up[(kind == 0) & (status == 0)] == 4 * P))
+            self.assertTrue(np.all(up[(kind == 1) & (status == 0)] == 4 * 20 + 16))
+            self.assertTrue(np.all(kind[status == 2] == -1))  # over budget for both: not trained
+            np.testing.assert_array_equal(r["clients_backprop"][:] + r["clients_zo"][:], r["clients_completed"][:])
+            # A zo client's modelled peak is below a backprop client's.
+            peak = c["peak_memory_bytes"][:]
+            self.assertLess(peak[kind == 1].max(), peak[kind == 0].min())
+
     def test_bad_values_exit_2_naming_the_key(self):
         for extra, key in ((["--client.trainer", "hebbian"], "client.trainer"),
                            (["--client.trainer", "zo", "--zo.directions", "0"], "zo.directions"),
@@ -938,6 +960,7 @@ class ZeroOrder(Tmp):
                            (["--client.trainer", "zo", "--zo.clip", "-1"], "zo.clip"),
                            (["--client.trainer", "fedzo", "--zo.local_steps", "0"], "zo.local_steps"),
                            (["--client.trainer", "zo", "--uplink.codec", "topk"], "uplink.codec"),
+                           (["--client.trainer", "auto", "--uplink.codec", "qsgd"], "uplink.codec"),
                            (["--client.trainer", "zo", "--prune.method", "feddip"], "client.trainer")):
             p = run(self.BASE + extra + ["--run.output", self.out("never.h5")], np_=2, check=False)
             self.assertEqual(p.returncode, 2, str(extra) + p.stdout + p.stderr)

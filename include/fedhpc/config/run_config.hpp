@@ -56,7 +56,7 @@ struct ModelSection {
 enum class BudgetDist { kFixed, kUniform, kLogNormal };
 enum class OverBudget { kSkip, kAllow };
 
-enum class ClientTrainer { kBackprop, kZo, kFedZo };
+enum class ClientTrainer { kBackprop, kZo, kFedZo, kAuto };
 
 /// [client] — local training and device constraints.
 struct ClientSection {
@@ -84,7 +84,7 @@ struct ZoSection {
   int directions = 20;      ///< K (FedZO: b2 per step)
   double sigma = 1e-3;      ///< perturbation scale (FedZO: mu)
   ZoDifferences differences = ZoDifferences::kForward;
-  double clip = 0.3;        ///< zo: server clips |g|_inf to this (the step to client.lr * clip)
+  double clip = 0.3;        ///< zo: |g|_inf of each client's estimate is clipped to this
   int local_steps = 5;      ///< fedzo: local ZO-SGD steps H
 };
 

@@ -2,6 +2,7 @@
 /// Local training of one client, behind a small interface; one instance per
 /// rank owns the resident working buffers and is reused for every client.
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <span>
 
@@ -10,7 +11,7 @@
 #include "fedhpc/core/rng.hpp"
 #include "fedhpc/data/dataset.hpp"
 #include "fedhpc/fl/client_upload.hpp"
-#include "fedhpc/fl/server_stage.hpp"
+#include "fedhpc/fl/component.hpp"
 #include "fedhpc/model/network.hpp"
 
 namespace fedhpc::train {
@@ -33,6 +34,9 @@ class LocalTrainer {
   /// Prepares the round (e.g. encodes the downlink once) from the server model,
   /// which must stay unchanged until the round's clients are done.
   virtual void begin_round(int round, std::span<const float> global) = 0;
+  /// Called before train() with the client's id, examples and the memory its
+  /// device has for the step (mixed fleets choose the client's trainer here).
+  virtual void prepare_client(int /*client*/, std::int64_t /*num_samples*/, std::uint64_t /*budget*/) {}
   /// Trains one client on `data` from the round's downlink. `rng` is the
   /// client's stream.
   virtual LocalResult train(const data::ExampleView& data, Rng& rng) = 0;
@@ -40,6 +44,15 @@ class LocalTrainer {
   virtual fl::ClientUpload upload() const = 0;
   /// Modelled peak device memory of this client's step (valid after begin_round).
   virtual MemoryBreakdown peak_memory(std::int64_t num_samples) const = 0;
+  /// The same for a client whose device has `budget` bytes for the step (a
+  /// mixed fleet's choice depends on it).
+  virtual MemoryBreakdown peak_memory_within(std::int64_t num_samples, std::uint64_t /*budget*/) const {
+    return peak_memory(num_samples);
+  }
+  /// FLOPs of the step of a client whose device has `budget` bytes for it.
+  virtual double flops_within(std::int64_t num_samples, std::uint64_t /*budget*/) const { return flops(num_samples); }
+  /// Its series and counters, if it records any (mixed fleets), or null.
+  virtual fl::Component* component() { return nullptr; }
   /// FLOPs of this client's local step.
   virtual double flops(std::int64_t num_samples) const = 0;
   /// Downlink message bytes per client (valid after begin_round).
@@ -48,12 +61,14 @@ class LocalTrainer {
 
 /// Builds the trainer of client.trainer for cfg on `net` (reserved for
 /// client.batch_size or more) with the parameter store of [storage]
-/// (train::make_param_store): SgdTrainer, or ZoTrainer (zo, fedzo).
+/// (train::make_param_store): SgdTrainer, ZoTrainer (zo, fedzo), or a
+/// MixedTrainer of both (auto).
 std::unique_ptr<LocalTrainer> make_trainer(const RunConfig& cfg, model::Network& net);
 /// The same over a given parameter store (e.g. a method's decorator of it).
 std::unique_ptr<LocalTrainer> make_trainer(const RunConfig& cfg, model::Network& net,
                                            std::unique_ptr<ParamStore> store);
-/// The server stage the trainer needs (zo: ZoClipStage), or null.
-std::unique_ptr<fl::ServerStage> make_trainer_stage(const RunConfig& cfg);
+/// The same with a store per trainer it builds (client.trainer = auto builds two).
+std::unique_ptr<LocalTrainer> make_trainer(const RunConfig& cfg, model::Network& net,
+                                           const std::function<std::unique_ptr<ParamStore>()>& make_store);
 
 }  // namespace fedhpc::train

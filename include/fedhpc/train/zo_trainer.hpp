@@ -7,9 +7,9 @@
 /// the K differences d_k = (L_k - L_0) / sigma (or (L_k+ - L_k-) / (2 sigma))
 /// with the 8-byte seed of its directions: 4 K + 16 bytes. The server
 /// regenerates the directions and forms g = (1/K) sum_k d_k u_k ⊙ m; the
-/// client's contribution is the step -client.lr g (this trainer expands it on
-/// the server's behalf), the server clips it to |.|_inf <= client.lr zo.clip
-/// (ZoClipStage) and takes its optimizer step (BAFFLE: fedadam).
+/// client's contribution is the step -client.lr g with g clipped to
+/// |g|_inf <= zo.clip (this trainer expands and clips it on the server's
+/// behalf), and the server takes its optimizer step (BAFFLE: fedadam).
 ///
 /// fedzo (FedZO-style): zo.local_steps steps of ZO-SGD, each on a minibatch of
 /// client.batch_size with K directions (b2) and smoothing sigma (mu), through
@@ -18,10 +18,10 @@
 /// Directions are generated variable by variable from the client's seed
 /// (PerturbedSource), so no client holds a full perturbation vector; pruned
 /// coordinates (ParamStore::active) are never perturbed and never move.
+#include <algorithm>
 #include <memory>
 #include <vector>
 
-#include "fedhpc/fl/server_stage.hpp"
 #include "fedhpc/train/local_trainer.hpp"
 #include "fedhpc/train/param_store.hpp"
 
@@ -30,11 +30,20 @@ namespace fedhpc::train {
 /// Bytes a zo client sends besides its K floats: direction seed (8), K (4), samples (4).
 inline constexpr std::int64_t kZoHeaderBytes = 16;
 
-/// u = N(0, I) values of variable `var` of direction `k` drawn from `seed` into out.
-void zo_direction(std::uint64_t seed, int k, std::size_t var, std::span<float> out);
+/// Directions are drawn in blocks of kZoBlock elements of a variable, block b
+/// of variable i of direction k from (seed, zo, k, i << 32 | b), so any range
+/// of a variable can be drawn alone.
+inline constexpr std::size_t kZoBlock = 1024;
+/// Elements a PerturbedSource hands out per read (rows of a dense layer).
+inline constexpr std::size_t kZoTile = 4096;
+
+/// Elements [begin, begin + out.size()) of variable `var` of direction `k`
+/// (u ~ N(0, I)) drawn from `seed` into out.
+void zo_direction(std::uint64_t seed, int k, std::size_t var, std::span<float> out, std::size_t begin = 0);
 
 /// A parameter source that adds sigma u_k ⊙ active to another source, one
-/// variable at a time (one variable's perturbation held at once).
+/// tile (kZoTile elements; whole variables for readers that take them whole)
+/// at a time.
 class PerturbedSource final : public model::ParamSource {
  public:
   PerturbedSource(const model::ParamLayout& layout, model::ParamSource& base, std::span<const std::uint8_t> active);
@@ -45,7 +54,9 @@ class PerturbedSource final : public model::ParamSource {
     scale_ = scale;
   }
   std::span<const float> acquire(std::size_t i) override;
+  std::span<const float> acquire_range(std::size_t i, std::size_t begin, std::size_t count) override;
   void release(std::size_t i) noexcept override { base_->release(i); }
+  std::size_t tile_elements() const override { return std::min(kZoTile, base_->tile_elements()); }
 
  private:
   const model::ParamLayout* layout_;
@@ -54,7 +65,9 @@ class PerturbedSource final : public model::ParamSource {
   std::uint64_t seed_ = 0;
   int k_ = 0;
   float scale_ = 0.0f;
-  std::vector<float> out_;  // (largest variable) the perturbed copy
+  /// out[j] = w[j] + scale u[begin + j] where active, for elements [begin, begin + n) of variable i.
+  std::span<const float> perturb(std::size_t i, std::span<const float> w, std::size_t begin);
+  std::vector<float> out_;  // the perturbed copy of the range being read
 };
 
 class ZoTrainer final : public LocalTrainer {
@@ -91,17 +104,6 @@ class ZoTrainer final : public LocalTrainer {
   std::vector<std::int32_t> batch_y_, order_;
   std::int64_t bytes_ = 0;
   std::uint64_t seed_ = 0;
-};
-
-/// The server stage of zo clients: clips the mean contribution to
-/// |.|_inf <= client.lr * zo.clip before the optimizer step.
-class ZoClipStage final : public fl::ServerStage {
- public:
-  explicit ZoClipStage(double bound) : bound_(bound) {}
-  void before_step(int round, std::span<double> delta) override;
-
- private:
-  double bound_;
 };
 
 }  // namespace fedhpc::train
