@@ -52,6 +52,18 @@ class Tmp(unittest.TestCase):
     def out(self, name):
         return os.path.join(self.dir, name)
 
+    def expect_usage_error(self, args, needle, np_=2):
+        """args exit 2 with one fedhpc line naming needle and leave this directory as it was."""
+        before = sorted(os.listdir(self.dir))
+        o = self.out("never.h5")
+        p = run(args + ["--run.output", o] if "--run.output" not in args else args, np_=np_, check=False)
+        self.assertEqual(p.returncode, 2, str(args) + p.stdout + p.stderr)
+        ours = [l for l in p.stderr.splitlines() if "fedhpc:" in l]
+        self.assertEqual(len(ours), 1, p.stderr)
+        self.assertIn(needle, ours[0])
+        self.assertEqual(sorted(os.listdir(self.dir)), before, "no output may be left behind")
+        return ours[0]
+
 
 class Determinism(Tmp):
     def test_np_1_2_4_bitwise_identical(self):
@@ -279,16 +291,6 @@ class Uplink(Tmp):
 
 
 class BadInput(Tmp):
-    def expect_usage_error(self, args, needle, np_=2):
-        o = self.out("never.h5")
-        p = run(args + ["--run.output", o] if "--run.output" not in args else args, np_=np_, check=False)
-        self.assertEqual(p.returncode, 2, p.stdout + p.stderr)
-        ours = [l for l in p.stderr.splitlines() if "fedhpc:" in l]
-        self.assertEqual(len(ours), 1, p.stderr)
-        self.assertIn(needle, ours[0])
-        self.assertEqual(os.listdir(self.dir), [], "no output may be left behind")
-        return ours[0]
-
     def test_unknown_key(self):
         self.expect_usage_error(TINY + ["--server.roundz", "3"], "server.roundz")
 
@@ -721,13 +723,7 @@ class Prune(Tmp):
                            (["--prune.ntk_resamples", "-1"], "prune.ntk_resamples"),
                            (["--prune.ntk_input", "images"], "prune.ntk_input"),
                            (["--prune.method", "feddip", "--prune.lambda_max", "1e-5"], "prune.lambda_max")):
-            o = self.out("never.h5")
-            p = run(self.args(*extra, "--run.output", o), np_=2, check=False)
-            self.assertEqual(p.returncode, 2, p.stdout + p.stderr)
-            ours = [l for l in p.stderr.splitlines() if "fedhpc:" in l]
-            self.assertEqual(len(ours), 1, p.stderr)
-            self.assertIn(key, ours[0])
-            self.assertEqual(os.listdir(self.dir), [])
+            self.expect_usage_error(self.args(*extra), key)
 
 
 def unpack_bits(packed, n, bits):
@@ -868,7 +864,6 @@ class Posttrain(Tmp):
         run(self.BASE + ["--run.output", good], np_=1)
         with open(self.out("notes.txt"), "w") as f:
             f.write("not hdf5\n")
-        before = sorted(os.listdir(self.dir))
         cases = ((["--posttrain.method", "huffman"], "posttrain.method"),
                  (["--posttrain.method", "binquant", "--posttrain.max_drop", "-1"], "posttrain.max_drop"),
                  (["--posttrain.method", "binquant", "--posttrain.max_bins", "2"], "posttrain.max_bins"),
@@ -888,12 +883,7 @@ class Posttrain(Tmp):
             args = self.BASE + extra
             if "--model.hidden" in extra:  # the last case: another layout than the input's
                 args = override(self.BASE, model__hidden="16") + extra[:-2]
-            p = run(args + ["--run.output", self.out("never.h5")], np_=2, check=False)
-            self.assertEqual(p.returncode, 2, str(extra) + p.stdout + p.stderr)
-            ours = [l for l in p.stderr.splitlines() if "fedhpc:" in l]
-            self.assertEqual(len(ours), 1, p.stderr)
-            self.assertIn(key, ours[0])
-            self.assertEqual(sorted(os.listdir(self.dir)), before)
+            self.expect_usage_error(args, key)
 
 
 class ZeroOrder(Tmp):
@@ -962,9 +952,4 @@ class ZeroOrder(Tmp):
                            (["--client.trainer", "zo", "--uplink.codec", "topk"], "uplink.codec"),
                            (["--client.trainer", "auto", "--uplink.codec", "qsgd"], "uplink.codec"),
                            (["--client.trainer", "zo", "--prune.method", "feddip"], "client.trainer")):
-            p = run(self.BASE + extra + ["--run.output", self.out("never.h5")], np_=2, check=False)
-            self.assertEqual(p.returncode, 2, str(extra) + p.stdout + p.stderr)
-            ours = [l for l in p.stderr.splitlines() if "fedhpc:" in l]
-            self.assertEqual(len(ours), 1, p.stderr)
-            self.assertIn(key, ours[0])
-            self.assertEqual(os.listdir(self.dir), [])
+            self.expect_usage_error(self.BASE + extra, key)
