@@ -456,7 +456,7 @@ const std::vector<Option>& option_table() {
        [](RunConfig& c, S k, S v) { c.posttrain.max_bins = parse_int(k, v, 4, 65536); }},
       {"posttrain.bits", "5", "gwk: clusters per layer k = 2^bits",
        [](RunConfig& c, S k, S v) { c.posttrain.bits = parse_int(k, v, 1, 12); }},
-      {"posttrain.block", "6", "gwk: sub-vector length b_s (layers under 1000 weights: 1)",
+      {"posttrain.block", "6", "gwk: sub-vector length b_s (tensors under 1000 weights are not clustered: 8-bit grid)",
        [](RunConfig& c, S k, S v) { c.posttrain.block = parse_int(k, v, 1, 64); }},
       {"posttrain.codebook_bits", "16",
        "gwk: centroids stored as fp16 (16) or fp32 (32); the model uses the stored values",

@@ -156,7 +156,7 @@ struct PosttrainSection {
   double max_drop = 1.0;           ///< Bin & Quant: accepted federated validation accuracy drop (points)
   int max_bins = 32;               ///< Bin & Quant: stop splitting at this many bins per layer
   int bits = 5;                    ///< GWK: log2 of the clusters per layer (k = 2^bits)
-  int block = 6;                   ///< GWK: sub-vector length b_s
+  int block = 6;                   ///< GWK: sub-vector length b_s (the configs use 4)
   int codebook_bits = 16;          ///< GWK: bits per stored centroid value (16: fp16, 32: fp32)
   int rounds = 20;                 ///< GWK: federated fine-tuning rounds after clustering
   int snap_every = 1;              ///< GWK: snap to the centroids every k fine-tuning rounds (and at the end)
