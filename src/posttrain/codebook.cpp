@@ -27,9 +27,7 @@ std::int64_t code_bits(const model::ParamLayout& layout, const fl::CodedVariable
 }
 
 std::int64_t codebook_bits(const fl::CodedVariable& c) {
-  const bool affine = c.block == 1 && c.bits == 8 && c.codebook.size() == kAffineLevels &&
-                      c.codebook_affine;
-  return affine ? 2 * 32 : c.codebook_float_bits * static_cast<std::int64_t>(c.codebook.size());
+  return c.codebook_affine ? 2 * 32 : c.codebook_float_bits * static_cast<std::int64_t>(c.codebook.size());
 }
 
 double StorageSize::ratio() const {

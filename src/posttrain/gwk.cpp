@@ -32,6 +32,10 @@ void points_of(std::span<const float> v, std::span<const double> g, int block, s
   for (double& w : a) w = norm > 0.0 && std::isfinite(norm) ? w / norm : 1.0;
 }
 
+/// Weight tensors of at least kSmallLayer elements are clustered; the rest
+/// (biases, small tensors) sit on an affine 8-bit grid.
+bool clustered(const model::Variable& v) { return v.is_weight() && v.size >= kSmallLayer; }
+
 }  // namespace
 
 GwkPhase::GwkPhase(const PosttrainSection& cfg, const model::ParamLayout& layout, std::uint64_t seed)
@@ -45,7 +49,7 @@ void GwkPhase::snap(std::span<const double> g, std::span<float> model) {
   for (std::size_t i = 0; i < layout_->num_vars(); ++i) {
     const model::Variable& var = layout_->var(i);
     fl::CodedVariable& c = coded_[i];
-    if (!var.is_weight() || var.size < kSmallLayer) {  // unclustered: an affine 8-bit grid over the current range
+    if (!clustered(var)) {  // an affine 8-bit grid over the current range
       c = affine8(*layout_, i, model);
       decode(*layout_, c, model);
       continue;
@@ -125,11 +129,11 @@ void GwkPhase::load(const fl::NamedState& s) {
     c.var = i;
     c.codebook.assign(books->begin() + static_cast<std::ptrdiff_t>(at), books->begin() + static_cast<std::ptrdiff_t>(at + n));
     at += n;
-    const bool clustered = var.is_weight() && var.size >= kSmallLayer;
-    c.block = clustered ? cfg_.block : 1;
-    c.bits = clustered ? bits_for(n / static_cast<std::size_t>(c.block)) : 8;
-    c.codebook_affine = !clustered;
-    c.codebook_float_bits = clustered ? cfg_.codebook_bits : 32;
+    const bool k_means = clustered(var);
+    c.block = k_means ? cfg_.block : 1;
+    c.bits = k_means ? bits_for(n / static_cast<std::size_t>(c.block)) : 8;
+    c.codebook_affine = !k_means;
+    c.codebook_float_bits = k_means ? cfg_.codebook_bits : 32;
   }
 }
 

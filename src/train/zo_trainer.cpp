@@ -55,6 +55,7 @@ ZoTrainer::ZoTrainer(const RunConfig& cfg, model::Network& net, std::unique_ptr<
       local_(cfg.client.trainer == ClientTrainer::kFedZo),
       net_(&net),
       store_(std::move(store)),
+      perturbed_(net.layout(), store_->source(), store_->active()),
       hyper_{static_cast<float>(cfg.client.lr), static_cast<float>(cfg.client.weight_decay), 0.0f,
              static_cast<float>(cfg.client.momentum)},
       d_(static_cast<std::size_t>(cfg.zo.directions)),
@@ -87,7 +88,8 @@ double ZoTrainer::mean_loss(model::ParamSource& params, const float* x, const st
 void ZoTrainer::differences(std::uint64_t seed, const float* x, const std::int32_t* y, std::int64_t n,
                             LocalResult& res) {
   model::ParamSource& base = store_->source();
-  PerturbedSource perturbed(net_->layout(), base, store_->active());
+  perturbed_.bind(base, store_->active());
+  PerturbedSource& perturbed = perturbed_;
   const bool central = zo_.differences == ZoDifferences::kCentral;
   const double L0 = central ? 0.0 : mean_loss(base, x, y, n);
   if (!central) {

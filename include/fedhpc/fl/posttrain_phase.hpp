@@ -55,12 +55,11 @@ struct SearchStep {
   double loss = 0.0;         ///< federated validation loss
 };
 
-/// What a post-training method reports (the simulator adds the test-set
-/// accuracies and writes it under /compression).
+/// What a post-training method reports (the simulator adds the validation
+/// and test-set scores before and after and writes it under /compression).
 struct CompressionReport {
   std::vector<CodedVariable> coded;  ///< variables not listed stay fp32
   std::vector<SearchStep> trace;
-  ValidationScore before, after;     ///< federated validation
 };
 
 /// The post-training method. As a ServerStage it runs during its own

@@ -47,6 +47,11 @@ void zo_direction(std::uint64_t seed, int k, std::size_t var, std::span<float> o
 class PerturbedSource final : public model::ParamSource {
  public:
   PerturbedSource(const model::ParamLayout& layout, model::ParamSource& base, std::span<const std::uint8_t> active);
+  /// Reads from another source and mask (the buffer is kept: no allocation per client).
+  void bind(model::ParamSource& base, std::span<const std::uint8_t> active) noexcept {
+    base_ = &base;
+    active_ = active;
+  }
   /// Direction k of seed, scaled by `scale` (sigma, or -sigma).
   void set(std::uint64_t seed, int k, float scale) noexcept {
     seed_ = seed;
@@ -95,6 +100,7 @@ class ZoTrainer final : public LocalTrainer {
   bool local_;  // fedzo
   model::Network* net_;
   std::unique_ptr<ParamStore> store_;
+  PerturbedSource perturbed_;      // the store's source plus sigma u_k, one tile at a time
   SgdHyper hyper_;
   std::span<const float> global_;
   std::vector<double> d_;          // (K) loss differences
