@@ -115,7 +115,7 @@ Simulation::Simulation(const RunConfig& cfg, std::string effective_ini,
       resume_(resume) {
   data_ = data::open_federated_dataset(cfg_.data, cfg_.run.seed);
   net_ = model::make_network(cfg_.model, data_->input_shape(), data_->num_classes());
-  net_->reserve(std::max(cfg_.client.batch_size, kEvalBatch));
+  net_->reserve(std::max({cfg_.client.batch_size, kEvalBatch, cfg_.zo.batch}));
   const std::size_t P = net_->layout().size();
   server_ = std::make_unique<ServerStages>(make_server_optimizer(cfg_.server, P));
   // A method plugs in here, once: its store decorator, server stage and phase.

@@ -77,8 +77,9 @@ void ZoTrainer::begin_round(int round, std::span<const float> global) {
 double ZoTrainer::mean_loss(model::ParamSource& params, const float* x, const std::int32_t* y, std::int64_t n) {
   const int d = net_->input_size(), classes = net_->num_classes();
   double sum = 0.0;
-  for (std::int64_t b = 0; b < n; b += client_.batch_size) {
-    const int m = static_cast<int>(std::min<std::int64_t>(client_.batch_size, n - b));
+  const int chunk = local_ ? client_.batch_size : zo_.batch;  // fedzo: n is one minibatch
+  for (std::int64_t b = 0; b < n; b += chunk) {
+    const int m = static_cast<int>(std::min<std::int64_t>(chunk, n - b));
     const auto logits = net_->forward(params, x + b * d, m);
     sum += model::softmax_cross_entropy(logits, y + b, m, classes, 1.0f, {}).loss_sum;
   }
@@ -180,7 +181,8 @@ fl::ClientUpload ZoTrainer::upload() const {
 }
 
 MemoryBreakdown ZoTrainer::peak_memory(std::int64_t num_samples) const {
-  const std::uint64_t b = static_cast<std::uint64_t>(std::min<std::int64_t>(client_.batch_size, num_samples));
+  const std::uint64_t b =
+      static_cast<std::uint64_t>(std::min<std::int64_t>(local_ ? client_.batch_size : zo_.batch, num_samples));
   MemoryBreakdown mem;
   mem.params = store_->stored_bytes();
   // The perturbed copy of the range being read (a tile of a dense layer, a

@@ -922,7 +922,8 @@ class ZeroOrder(Tmp):
 
     def test_auto_mixes_backprop_and_zo_clients_by_budget(self):
         outs = []
-        budgets = ["--client.budget", "uniform", "--client.budget_min_mb", "0.15", "--client.budget_max_mb", "0.35"]
+        budgets = ["--client.budget", "uniform", "--client.budget_min_mb", "0.15", "--client.budget_max_mb", "0.35",
+                   "--zo.batch", "4"]  # a zo client's activations: 4 examples
         for n in (1, 3):
             o = self.out(f"auto{n}.h5")
             run(self.BASE + budgets + ["--client.trainer", "auto", "--run.output", o], np_=n)
@@ -949,6 +950,7 @@ class ZeroOrder(Tmp):
                            (["--client.trainer", "zo", "--zo.differences", "backward"], "zo.differences"),
                            (["--client.trainer", "zo", "--zo.clip", "-1"], "zo.clip"),
                            (["--client.trainer", "fedzo", "--zo.local_steps", "0"], "zo.local_steps"),
+                           (["--client.trainer", "zo", "--zo.batch", "0"], "zo.batch"),
                            (["--client.trainer", "zo", "--uplink.codec", "topk"], "uplink.codec"),
                            (["--client.trainer", "auto", "--uplink.codec", "qsgd"], "uplink.codec"),
                            (["--client.trainer", "zo", "--prune.method", "feddip"], "client.trainer")):

@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <numbers>
 #include <numeric>
 #include <vector>
 
@@ -76,6 +77,23 @@ TEST(Rng, FillNormalHasStandardMomentsAndIsDeterministic) {
   for (const float x : a) ASSERT_TRUE(std::isfinite(x));
 }
 
+TEST(Rng, FillNormalIsBoxMullerOnItsDrawsWithinPolynomialError) {
+  // Reference: libm's Box-Muller in double on the same 24-bit uniforms, pair by pair.
+  std::vector<float> a(4097);  // odd: the last value is a cosine branch alone
+  Rng r(9, Purpose::kZeroOrder, 3, 4), ref(9, Purpose::kZeroOrder, 3, 4);
+  r.fill_normal(a);
+  double worst = 0.0;
+  for (std::size_t j = 0; j < a.size(); j += 2) {
+    const std::uint64_t bits = ref.next();
+    const double u1 = (static_cast<double>(bits >> 40) + 1.0) * 0x1.0p-24;
+    const double u2 = static_cast<double>((bits >> 16) & 0xFFFFFFu) * 0x1.0p-24;
+    const double rad = std::sqrt(-2.0 * std::log(u1)), t = 2.0 * std::numbers::pi * u2;
+    worst = std::max(worst, std::abs(a[j] - rad * std::cos(t)));
+    if (j + 1 < a.size()) worst = std::max(worst, std::abs(a[j + 1] - rad * std::sin(t)));
+  }
+  EXPECT_LT(worst, 5e-6);  // |x| <= 5.8 for 24-bit uniforms: about 1e-6 relative
+}
+
 TEST(ZoTrainer, EstimateAlignsWithTheGradientMoreAsKGrows) {
   const int d = 8, classes = 3;
   const Client c = client(40, d, classes);
@@ -120,6 +138,7 @@ TEST(ZoTrainer, ServerRegeneratesTheEstimateFromSeedAndDifferences) {
   const Client c = client(20, d, classes);
   RunConfig cfg = zo_config(K);
   cfg.client.lr = 0.1;
+  cfg.zo.batch = 16;  // two forward passes per loss (16 + 4 examples), as below
   auto net = model::make_network(cfg.model, data::Shape{1, 1, d}, classes);
   net->reserve(20);
   std::vector<float> w(net->layout().size());
@@ -162,6 +181,7 @@ TEST(ZoTrainer, ServerRegeneratesTheEstimateFromSeedAndDifferences) {
 TEST(ZoTrainer, MemoryModelHoldsNoGradientsAndOneVariablesPerturbation) {
   RunConfig cfg = zo_config(20);
   cfg.model.arch = Arch::kLeNet5;
+  cfg.zo.batch = 16;  // as many examples per forward pass as backprop's minibatch
   auto net = model::make_network(cfg.model, data::Shape{1, 28, 28}, 10);
   net->reserve(16);
   auto zo = train::make_trainer(cfg, *net);
