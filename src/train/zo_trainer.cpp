@@ -49,12 +49,40 @@ std::span<const float> PerturbedSource::acquire_range(std::size_t i, std::size_t
   return perturb(i, base_->acquire_range(i, begin, count), begin);
 }
 
+void PackedSource::pack(model::ParamSource& src, std::span<const std::uint8_t> active) {
+  active_ = active;
+  values_.clear();
+  starts_.clear();
+  for (std::size_t i = 0; i < layout_->num_vars(); ++i) {
+    const auto& v = layout_->var(i);
+    for (std::size_t b = 0; b < v.size; b += kZoTile) {
+      const std::size_t n = std::min(kZoTile, v.size - b);
+      const model::ScopedRange r(src, i, b, n);
+      for (std::size_t j = 0; j < n; ++j) {
+        const std::size_t at = v.offset + b + j;
+        if (at % kZoBlock == 0) starts_.push_back(values_.size());
+        if (active[at] != 0) values_.push_back(r.data()[j]);
+      }
+    }
+  }
+}
+
+std::span<const float> PackedSource::acquire_range(std::size_t i, std::size_t begin, std::size_t count) {
+  if (buf_.size() < count) buf_.resize(count);  // a tile, or the largest variable read whole
+  const std::size_t first = layout_->var(i).offset + begin;
+  std::size_t k = starts_[first / kZoBlock];
+  for (std::size_t j = first - first % kZoBlock; j < first; ++j) k += active_[j];
+  for (std::size_t j = 0; j < count; ++j) buf_[j] = active_[first + j] != 0 ? values_[k++] : 0.0f;
+  return std::span<const float>(buf_.data(), count);
+}
+
 ZoTrainer::ZoTrainer(const RunConfig& cfg, model::Network& net, std::unique_ptr<ParamStore> store)
     : client_(cfg.client),
       zo_(cfg.zo),
       local_(cfg.client.trainer == ClientTrainer::kFedZo),
       net_(&net),
       store_(std::move(store)),
+      packed_(net.layout()),
       perturbed_(net.layout(), store_->source(), store_->active()),
       hyper_{static_cast<float>(cfg.client.lr), static_cast<float>(cfg.client.weight_decay), 0.0f,
              static_cast<float>(cfg.client.momentum)},
@@ -88,7 +116,10 @@ double ZoTrainer::mean_loss(model::ParamSource& params, const float* x, const st
 
 void ZoTrainer::differences(std::uint64_t seed, const float* x, const std::int32_t* y, std::int64_t n,
                             LocalResult& res) {
-  model::ParamSource& base = store_->source();
+  // zo under a mask reads its sparse copy; fedzo (and dense zo) the store.
+  const bool packed = !local_ && !store_->active().empty();
+  if (packed) packed_.pack(store_->source(), store_->active());
+  model::ParamSource& base = packed ? static_cast<model::ParamSource&>(packed_) : store_->source();
   perturbed_.bind(base, store_->active());
   PerturbedSource& perturbed = perturbed_;
   const bool central = zo_.differences == ZoDifferences::kCentral;
@@ -191,7 +222,9 @@ MemoryBreakdown ZoTrainer::peak_memory(std::int64_t num_samples) const {
   for (const auto& v : net_->layout().vars())
     if (v.kind != model::VarKind::kDenseWeight) whole = std::max(whole, v.size);
   const std::size_t copy = std::max(whole, std::min(kZoTile, net_->layout().max_var_size()));
-  mem.decoded = store_->transient_bytes() + 4ull * (copy + kZoBlock);
+  // zo under a mask reads its packed copy (one decoded tile, or the largest variable read whole).
+  const bool packed = !local_ && !store_->active().empty();
+  mem.decoded = (packed ? 4ull * copy : store_->transient_bytes()) + 4ull * (copy + kZoBlock);
   // Inference: one layer's input and output at a time, the batch input, the logits.
   mem.activations = b * (2ull * net_->max_layer_bytes() + 4ull * net_->input_size() + 4ull * net_->num_classes()) +
                     net_->workspace_bytes();

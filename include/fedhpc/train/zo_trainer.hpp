@@ -75,6 +75,31 @@ class PerturbedSource final : public model::ParamSource {
   std::vector<float> out_;  // the perturbed copy of the range being read
 };
 
+/// A pruned model as a zo client holds it: only the kept values (layout
+/// order) and the support (the mask, held by the pruning state), decoded one
+/// range at a time into a kZoTile buffer. pack() is the client receiving the
+/// sparse downlink; a range is found through kept counts per kZoBlock.
+class PackedSource final : public model::ParamSource {
+ public:
+  explicit PackedSource(const model::ParamLayout& layout) : layout_(&layout) {}
+  /// Keeps the values of `src` where `active` is 1 (buffers grow once, then are reused).
+  void pack(model::ParamSource& src, std::span<const std::uint8_t> active);
+  std::span<const float> acquire(std::size_t i) override { return acquire_range(i, 0, layout_->var(i).size); }
+  std::span<const float> acquire_range(std::size_t i, std::size_t begin, std::size_t count) override;
+  std::size_t tile_elements() const override { return kZoTile; }
+  /// Heap bytes held: kept values, block counts, the decode buffer.
+  std::uint64_t capacity_bytes() const noexcept {
+    return 4ull * (values_.capacity() + buf_.capacity()) + sizeof(std::size_t) * starts_.capacity();
+  }
+
+ private:
+  const model::ParamLayout* layout_;
+  std::span<const std::uint8_t> active_;
+  std::vector<float> values_;        // kept values in layout order
+  std::vector<std::size_t> starts_;  // kept values before each kZoBlock of the flat vector
+  std::vector<float> buf_;           // the decoded range
+};
+
 class ZoTrainer final : public LocalTrainer {
  public:
   ZoTrainer(const RunConfig& cfg, model::Network& net, std::unique_ptr<ParamStore> store);
@@ -100,7 +125,8 @@ class ZoTrainer final : public LocalTrainer {
   bool local_;  // fedzo
   model::Network* net_;
   std::unique_ptr<ParamStore> store_;
-  PerturbedSource perturbed_;      // the store's source plus sigma u_k, one tile at a time
+  PackedSource packed_;            // zo under a mask: the client's sparse copy of the round's model
+  PerturbedSource perturbed_;      // the store's source (or packed_) plus sigma u_k, one tile at a time
   SgdHyper hyper_;
   std::span<const float> global_;
   std::vector<double> d_;          // (K) loss differences
