@@ -35,10 +35,14 @@ std::span<const float> PerturbedSource::perturb(std::size_t i, std::span<const f
   if (out_.size() < w.size()) out_.resize(w.size());  // grows to the largest read once
   const std::span<float> out(out_.data(), w.size());
   zo_direction(seed_, k_, i, out, begin);  // the direction, drawn straight into the perturbed copy
-  const std::size_t offset = layout_->var(i).offset + begin;
+  if (active_.empty()) {
+    for (std::size_t j = 0; j < w.size(); ++j) out[j] = w[j] + scale_ * out[j];
+    return out;
+  }
+  const std::uint8_t* on = active_.data() + layout_->var(i).offset + begin;
   for (std::size_t j = 0; j < w.size(); ++j) {
-    const bool on = active_.empty() || active_[offset + j] != 0;
-    out[j] = on ? w[j] + scale_ * out[j] : w[j];
+    const float moved = w[j] + scale_ * out[j];  // computed for all: a select, not a branch
+    out[j] = on[j] != 0 ? moved : w[j];
   }
   return out;
 }
@@ -53,6 +57,8 @@ void PackedSource::pack(model::ParamSource& src, std::span<const std::uint8_t> a
   active_ = active;
   values_.clear();
   starts_.clear();
+  values_.reserve(static_cast<std::size_t>(std::count(active.begin(), active.end(), std::uint8_t{1})));
+  starts_.reserve(active.size() / kZoBlock + 1);
   for (std::size_t i = 0; i < layout_->num_vars(); ++i) {
     const auto& v = layout_->var(i);
     for (std::size_t b = 0; b < v.size; b += kZoTile) {
@@ -71,8 +77,18 @@ std::span<const float> PackedSource::acquire_range(std::size_t i, std::size_t be
   if (buf_.size() < count) buf_.resize(count);  // a tile, or the largest variable read whole
   const std::size_t first = layout_->var(i).offset + begin;
   std::size_t k = starts_[first / kZoBlock];
-  for (std::size_t j = first - first % kZoBlock; j < first; ++j) k += active_[j];
-  for (std::size_t j = 0; j < count; ++j) buf_[j] = active_[first + j] != 0 ? values_[k++] : 0.0f;
+  const std::uint8_t* on = active_.data();
+  unsigned before = 0;  // kept in the block before `first` (flags are 0 or 1)
+  for (std::size_t j = first - first % kZoBlock; j < first; ++j) before += on[j];
+  k += before;
+  on += first;
+  const float* v = values_.data();
+  float* out = buf_.data();
+  for (std::size_t j = 0; j < count; ++j) {  // branch-free: the next kept value, or 0
+    const float next = k < values_.size() ? v[k] : 0.0f;
+    out[j] = on[j] != 0 ? next : 0.0f;
+    k += on[j];
+  }
   return std::span<const float>(buf_.data(), count);
 }
 

@@ -6,6 +6,8 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <bit>
+#include <set>
 #include <cmath>
 #include <numbers>
 #include <numeric>
@@ -78,20 +80,39 @@ TEST(Rng, FillNormalHasStandardMomentsAndIsDeterministic) {
 }
 
 TEST(Rng, FillNormalIsBoxMullerOnItsDrawsWithinPolynomialError) {
-  // Reference: libm's Box-Muller in double on the same 24-bit uniforms, pair by pair.
-  std::vector<float> a(4097);  // odd: the last value is a cosine branch alone
-  Rng r(9, Purpose::kZeroOrder, 3, 4), ref(9, Purpose::kZeroOrder, 3, 4);
+  // Reference: libm's Box-Muller in double on the same 24-bit uniforms: per
+  // chunk of up to 256 values, the cosine branches of its draws, then the sines.
+  std::vector<float> a(1001);  // 3 full chunks and an odd tail
+  Rng r(9, Purpose::kZeroOrder, 3, 4), parent(9, Purpose::kZeroOrder, 3, 4);
   r.fill_normal(a);
+  RngLanes lanes(parent);
   double worst = 0.0;
-  for (std::size_t j = 0; j < a.size(); j += 2) {
-    const std::uint64_t bits = ref.next();
-    const double u1 = (static_cast<double>(bits >> 40) + 1.0) * 0x1.0p-24;
-    const double u2 = static_cast<double>((bits >> 16) & 0xFFFFFFu) * 0x1.0p-24;
-    const double rad = std::sqrt(-2.0 * std::log(u1)), t = 2.0 * std::numbers::pi * u2;
-    worst = std::max(worst, std::abs(a[j] - rad * std::cos(t)));
-    if (j + 1 < a.size()) worst = std::max(worst, std::abs(a[j + 1] - rad * std::sin(t)));
+  std::vector<std::uint64_t> draws(128);
+  for (std::size_t i = 0; i < a.size(); i += 256) {
+    const std::size_t n = std::min<std::size_t>(256, a.size() - i), m = (n + 1) / 2;
+    lanes.fill(draws.data(), (m + 7) / 8 * 8);
+    for (std::size_t p = 0; p < m; ++p) {
+      const double u1 = (static_cast<double>(draws[p] >> 40) + 1.0) * 0x1.0p-24;
+      const double u2 = static_cast<double>((draws[p] >> 16) & 0xFFFFFFu) * 0x1.0p-24;
+      const double rad = std::sqrt(-2.0 * std::log(u1)), t = 2.0 * std::numbers::pi * u2;
+      worst = std::max(worst, std::abs(a[i + p] - rad * std::cos(t)));
+      if (m + p < n) worst = std::max(worst, std::abs(a[i + m + p] - rad * std::sin(t)));
+    }
   }
   EXPECT_LT(worst, 5e-6);  // |x| <= 5.8 for 24-bit uniforms: about 1e-6 relative
+}
+
+TEST(Rng, LanesDrawDistinctBalancedBits) {
+  Rng parent(1, Purpose::kBench);
+  RngLanes lanes(parent);
+  std::vector<std::uint64_t> r(8 * 64);
+  lanes.fill(r.data(), r.size());
+  std::set<std::uint64_t> distinct(r.begin(), r.end());
+  EXPECT_EQ(distinct.size(), r.size());
+  // Bits are balanced over all draws.
+  std::size_t ones = 0;
+  for (const auto v : r) ones += static_cast<std::size_t>(std::popcount(v));
+  EXPECT_NEAR(static_cast<double>(ones) / (64.0 * static_cast<double>(r.size())), 0.5, 0.01);
 }
 
 TEST(ZoTrainer, EstimateAlignsWithTheGradientMoreAsKGrows) {

@@ -1,0 +1,119 @@
+// Zeroth-order client throughput (docs/ntk_zo.md): the forward passes a zo
+// client runs (K + 1 per example, at its perturbed and packed parameters,
+// zo.batch examples per pass) against plain forward passes of the same
+// network at the same batch over fp32 parameters, in one run; plus the
+// direction generation alone. Dense and under a density-0.2 mask.
+//
+//   build/bench/bench_zo [--arch lenet5|mlp] [--samples S] [--clients N] [--batch B] [--directions K]
+#include <cstdio>
+#include <cstdlib>
+#include <string>
+#include <vector>
+
+#include "fedhpc/core/rng.hpp"
+#include "fedhpc/core/timer.hpp"
+#include "fedhpc/model/network.hpp"
+#include "fedhpc/prune/pruning.hpp"
+#include "fedhpc/train/local_trainer.hpp"
+#include "fedhpc/train/param_store.hpp"
+#include "fedhpc/train/zo_trainer.hpp"
+
+using namespace fedhpc;
+
+int main(int argc, char** argv) {
+  int clients = 40, samples = 60, batch = 64, K = 20;
+  std::string arch = "mlp";
+  for (int i = 1; i + 1 < argc; i += 2) {
+    const std::string k = argv[i];
+    if (k == "--clients") clients = std::atoi(argv[i + 1]);
+    else if (k == "--samples") samples = std::atoi(argv[i + 1]);
+    else if (k == "--batch") batch = std::atoi(argv[i + 1]);
+    else if (k == "--directions") K = std::atoi(argv[i + 1]);
+    else if (k == "--arch") arch = argv[i + 1];
+    else {
+      std::fprintf(stderr, "unknown option %s\n", k.c_str());
+      return 2;
+    }
+  }
+  RunConfig cfg;
+  cfg.model.arch = arch == "mlp" ? Arch::kMlp : Arch::kLeNet5;
+  cfg.model.hidden = {200, 200};
+  cfg.client.trainer = ClientTrainer::kZo;
+  cfg.zo.directions = K;
+  cfg.zo.batch = batch;
+  const data::Shape shape{1, 28, 28};
+  auto net = model::make_network(cfg.model, shape, 10);
+  net->reserve(batch);
+  const std::size_t P = net->layout().size();
+  Rng rng(1, Purpose::kBench);
+  std::vector<float> x(static_cast<std::size_t>(samples) * shape.size());
+  std::vector<std::int32_t> y(static_cast<std::size_t>(samples));
+  for (auto& v : x) v = static_cast<float>(rng.normal());
+  for (auto& v : y) v = static_cast<std::int32_t>(rng.below(10));
+  const data::ExampleView view{x.data(), y.data(), samples};
+  std::vector<float> global(P);
+  net->init(global, rng);
+  std::printf("fedhpc zo benchmark: %s (%zu params), %d samples/client, K = %d, %d examples per pass, "
+              "%d clients, 1 core\n", arch.c_str(), P, samples, K, batch, clients);
+
+  // Plain forward passes over fp32 parameters: examples per second.
+  model::FlatParams flat(net->layout(), global);
+  const auto forward_rate = [&](int fb) {
+    const int reps = clients * (K + 1);
+    for (int w = 0; w < 3; ++w) net->forward(flat, x.data(), std::min(fb, samples));
+    Stopwatch t;
+    for (int r = 0; r < reps; ++r)
+      for (int b = 0; b < samples; b += fb)
+        net->forward(flat, x.data() + static_cast<std::size_t>(b) * shape.size(), std::min(fb, samples - b));
+    return static_cast<double>(reps) * samples / t.seconds();
+  };
+  // zo clients (the simulator's trainer): forward passes per second.
+  const auto zo_rate = [&](double density) {
+    RunConfig c = cfg;
+    std::unique_ptr<train::ParamStore> store = train::make_param_store(c, net->layout());
+    std::vector<float> start = global;
+    std::unique_ptr<prune::Pruning> pruning;
+    if (density < 1.0) {
+      c.prune.method = PruneMethod::kRandom;
+      c.prune.sparsity = 1.0 - density;
+      pruning = prune::make_pruning(c, *net);
+      Rng mr(2, Purpose::kPrune);
+      pruning->state->mask.set_random(density, mr);
+      pruning->state->mask.apply(start);
+      store = pruning->wrap(std::move(store));
+    }
+    auto trainer = train::make_trainer(c, *net, std::move(store));
+    trainer->begin_round(0, start);
+    for (int k = 0; k < 2; ++k) {
+      Rng r(1, Purpose::kShuffle, 0, static_cast<std::uint64_t>(k));
+      trainer->train(view, r);
+    }
+    Stopwatch t;
+    for (int k = 0; k < clients; ++k) {
+      Rng r(1, Purpose::kShuffle, 1, static_cast<std::uint64_t>(k));
+      trainer->train(view, r);
+    }
+    return static_cast<double>(clients) * (K + 1) * samples / t.seconds();
+  };
+  // Direction generation alone: normals per second.
+  const auto normal_rate = [&] {
+    std::vector<float> u(P);
+    Stopwatch t;
+    for (int k = 0; k < clients; ++k)
+      for (std::size_t i = 0; i < net->layout().num_vars(); ++i)
+        train::zo_direction(static_cast<std::uint64_t>(k), 0, i,
+                            std::span<float>(u).subspan(net->layout().var(i).offset, net->layout().var(i).size));
+    return static_cast<double>(clients) * static_cast<double>(P) / t.seconds();
+  };
+  // bench_client's forward: a backprop client's minibatch (client.batch_size 16).
+  const double fwd = forward_rate(batch), fwd16 = forward_rate(16), dense = zo_rate(1.0), masked = zo_rate(0.2),
+               normals = normal_rate();
+  std::printf("plain forward, batch %-3d %11.0f examples/s\n", batch, fwd);
+  std::printf("plain forward, batch 16  %11.0f examples/s  (bench_client's minibatch)\n", fwd16);
+  std::printf("zo dense forward passes  %11.0f examples/s  (%.2f x plain at %d, %.2f x at 16)\n", dense, dense / fwd,
+              batch, dense / fwd16);
+  std::printf("zo 0.2 forward passes    %11.0f examples/s  (%.2f x plain at %d, %.2f x at 16)\n", masked,
+              masked / fwd, batch, masked / fwd16);
+  std::printf("directions               %11.1f M normals/s (%.2f ns each)\n", normals / 1e6, 1e9 / normals);
+  return 0;
+}
