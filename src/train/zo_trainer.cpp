@@ -31,30 +31,9 @@ PerturbedSource::PerturbedSource(const model::ParamLayout& layout, model::ParamS
                                  std::span<const std::uint8_t> active)
     : layout_(&layout), base_(&base), active_(active) {}
 
-std::span<const float> PerturbedSource::perturb(std::size_t i, std::span<const float> w, std::size_t begin) {
-  if (out_.size() < w.size()) out_.resize(w.size());  // grows to the largest read once
-  const std::span<float> out(out_.data(), w.size());
-  zo_direction(seed_, k_, i, out, begin);  // the direction, drawn straight into the perturbed copy
-  if (active_.empty()) {
-    for (std::size_t j = 0; j < w.size(); ++j) out[j] = w[j] + scale_ * out[j];
-    return out;
-  }
-  const std::uint8_t* on = active_.data() + layout_->var(i).offset + begin;
-  for (std::size_t j = 0; j < w.size(); ++j) {
-    const float moved = w[j] + scale_ * out[j];  // computed for all: a select, not a branch
-    out[j] = on[j] != 0 ? moved : w[j];
-  }
-  return out;
-}
-
-std::span<const float> PerturbedSource::acquire(std::size_t i) { return perturb(i, base_->acquire(i), 0); }
-
-std::span<const float> PerturbedSource::acquire_range(std::size_t i, std::size_t begin, std::size_t count) {
-  return perturb(i, base_->acquire_range(i, begin, count), begin);
-}
-
-void PackedSource::pack(model::ParamSource& src, std::span<const std::uint8_t> active) {
+void PerturbedSource::pack(model::ParamSource& src, std::span<const std::uint8_t> active) {
   active_ = active;
+  packed_ = true;
   values_.clear();
   starts_.clear();
   values_.reserve(static_cast<std::size_t>(std::count(active.begin(), active.end(), std::uint8_t{1})));
@@ -73,23 +52,48 @@ void PackedSource::pack(model::ParamSource& src, std::span<const std::uint8_t> a
   }
 }
 
-std::span<const float> PackedSource::acquire_range(std::size_t i, std::size_t begin, std::size_t count) {
-  if (buf_.size() < count) buf_.resize(count);  // a tile, or the largest variable read whole
+std::span<const float> PerturbedSource::acquire_range(std::size_t i, std::size_t begin, std::size_t count) {
+  if (!packed_ && !perturb_) return base_->acquire_range(i, begin, count);
+  if (out_.size() < count) out_.resize(count);  // grows to the largest read once
+  float* out = out_.data();
   const std::size_t first = layout_->var(i).offset + begin;
-  std::size_t k = starts_[first / kZoBlock];
+  if (perturb_) zo_direction(seed_, k_, i, std::span<float>(out, count), begin);  // straight into the buffer
+  const float s = scale_;
+  if (!packed_) {  // perturbing another source
+    const float* w = base_->acquire_range(i, begin, count).data();
+    if (active_.empty()) {
+      for (std::size_t j = 0; j < count; ++j) out[j] = w[j] + s * out[j];
+    } else {
+      const std::uint8_t* on = active_.data() + first;
+      for (std::size_t j = 0; j < count; ++j) {
+        const float moved = w[j] + s * out[j];  // computed for all: a select, not a branch
+        out[j] = on[j] != 0 ? moved : w[j];
+      }
+    }
+    return std::span<const float>(out, count);
+  }
+  // Packed: the next kept value (+ s u) where kept, else 0; branch-free.
   const std::uint8_t* on = active_.data();
   unsigned before = 0;  // kept in the block before `first` (flags are 0 or 1)
   for (std::size_t j = first - first % kZoBlock; j < first; ++j) before += on[j];
-  k += before;
+  std::size_t k = starts_[first / kZoBlock] + before;
   on += first;
   const float* v = values_.data();
-  float* out = buf_.data();
-  for (std::size_t j = 0; j < count; ++j) {  // branch-free: the next kept value, or 0
-    const float next = k < values_.size() ? v[k] : 0.0f;
-    out[j] = on[j] != 0 ? next : 0.0f;
-    k += on[j];
+  const std::size_t kept = values_.size();
+  if (perturb_) {
+    for (std::size_t j = 0; j < count; ++j) {
+      const float next = k < kept ? v[k] : 0.0f;
+      out[j] = on[j] != 0 ? next + s * out[j] : 0.0f;
+      k += on[j];
+    }
+  } else {
+    for (std::size_t j = 0; j < count; ++j) {
+      const float next = k < kept ? v[k] : 0.0f;
+      out[j] = on[j] != 0 ? next : 0.0f;
+      k += on[j];
+    }
   }
-  return std::span<const float>(buf_.data(), count);
+  return std::span<const float>(out, count);
 }
 
 ZoTrainer::ZoTrainer(const RunConfig& cfg, model::Network& net, std::unique_ptr<ParamStore> store)
@@ -98,7 +102,6 @@ ZoTrainer::ZoTrainer(const RunConfig& cfg, model::Network& net, std::unique_ptr<
       local_(cfg.client.trainer == ClientTrainer::kFedZo),
       net_(&net),
       store_(std::move(store)),
-      packed_(net.layout()),
       perturbed_(net.layout(), store_->source(), store_->active()),
       hyper_{static_cast<float>(cfg.client.lr), static_cast<float>(cfg.client.weight_decay), 0.0f,
              static_cast<float>(cfg.client.momentum)},
@@ -133,13 +136,15 @@ double ZoTrainer::mean_loss(model::ParamSource& params, const float* x, const st
 void ZoTrainer::differences(std::uint64_t seed, const float* x, const std::int32_t* y, std::int64_t n,
                             LocalResult& res) {
   // zo under a mask reads its sparse copy; fedzo (and dense zo) the store.
-  const bool packed = !local_ && !store_->active().empty();
-  if (packed) packed_.pack(store_->source(), store_->active());
-  model::ParamSource& base = packed ? static_cast<model::ParamSource&>(packed_) : store_->source();
-  perturbed_.bind(base, store_->active());
   PerturbedSource& perturbed = perturbed_;
+  if (!local_ && !store_->active().empty()) {
+    perturbed.pack(store_->source(), store_->active());
+  } else {
+    perturbed.bind(store_->source(), store_->active());
+  }
+  perturbed.unperturbed();
   const bool central = zo_.differences == ZoDifferences::kCentral;
-  const double L0 = central ? 0.0 : mean_loss(base, x, y, n);
+  const double L0 = central ? 0.0 : mean_loss(perturbed, x, y, n);
   if (!central) {
     res.loss_sum += L0 * static_cast<double>(n);
     res.examples_seen += n;
@@ -238,9 +243,9 @@ MemoryBreakdown ZoTrainer::peak_memory(std::int64_t num_samples) const {
   for (const auto& v : net_->layout().vars())
     if (v.kind != model::VarKind::kDenseWeight) whole = std::max(whole, v.size);
   const std::size_t copy = std::max(whole, std::min(kZoTile, net_->layout().max_var_size()));
-  // zo under a mask reads its packed copy (one decoded tile, or the largest variable read whole).
+  // zo under a mask reads its packed copy, decoded and perturbed in the same buffer.
   const bool packed = !local_ && !store_->active().empty();
-  mem.decoded = (packed ? 4ull * copy : store_->transient_bytes()) + 4ull * (copy + kZoBlock);
+  mem.decoded = (packed ? 0 : store_->transient_bytes()) + 4ull * (copy + kZoBlock);
   // Inference: one layer's input and output at a time, the batch input, the logits.
   mem.activations = b * (2ull * net_->max_layer_bytes() + 4ull * net_->input_size() + 4ull * net_->num_classes()) +
                     net_->workspace_bytes();

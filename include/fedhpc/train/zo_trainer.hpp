@@ -41,63 +41,57 @@ inline constexpr std::size_t kZoTile = 4096;
 /// (u ~ N(0, I)) drawn from `seed` into out.
 void zo_direction(std::uint64_t seed, int k, std::size_t var, std::span<float> out, std::size_t begin = 0);
 
-/// A parameter source that adds sigma u_k ⊙ active to another source, one
-/// tile (kZoTile elements; whole variables for readers that take them whole)
-/// at a time.
+/// The parameters a zo client evaluates: its base parameters plus
+/// sigma u_k ⊙ active, one tile (kZoTile elements; whole variables for
+/// readers that take them whole) at a time, with the direction drawn straight
+/// into the one buffer. The base is either another source (bind) or the
+/// client's sparse copy of a pruned model (pack: only the kept values, layout
+/// order, found through kept counts per kZoBlock; the support is the mask),
+/// decoded in the same pass. No allocation after the first client.
 class PerturbedSource final : public model::ParamSource {
  public:
   PerturbedSource(const model::ParamLayout& layout, model::ParamSource& base, std::span<const std::uint8_t> active);
-  /// Reads from another source and mask (the buffer is kept: no allocation per client).
+  /// Reads another source under a mask (empty: all active).
   void bind(model::ParamSource& base, std::span<const std::uint8_t> active) noexcept {
     base_ = &base;
     active_ = active;
+    packed_ = false;
   }
+  /// Keeps only the values of `src` where `active` is 1 (the client receiving a sparse downlink).
+  void pack(model::ParamSource& src, std::span<const std::uint8_t> active);
   /// Direction k of seed, scaled by `scale` (sigma, or -sigma).
   void set(std::uint64_t seed, int k, float scale) noexcept {
     seed_ = seed;
     k_ = k;
     scale_ = scale;
+    perturb_ = true;
   }
-  std::span<const float> acquire(std::size_t i) override;
+  /// The base parameters themselves.
+  void unperturbed() noexcept { perturb_ = false; }
+  std::span<const float> acquire(std::size_t i) override { return acquire_range(i, 0, layout_->var(i).size); }
   std::span<const float> acquire_range(std::size_t i, std::size_t begin, std::size_t count) override;
-  void release(std::size_t i) noexcept override { base_->release(i); }
-  std::size_t tile_elements() const override { return std::min(kZoTile, base_->tile_elements()); }
+  void release(std::size_t i) noexcept override {
+    if (!packed_) base_->release(i);
+  }
+  std::size_t tile_elements() const override {
+    return packed_ ? kZoTile : std::min(kZoTile, base_->tile_elements());
+  }
+  /// Heap bytes held: the buffer and, packed, the kept values and block counts.
+  std::uint64_t capacity_bytes() const noexcept {
+    return 4ull * (out_.capacity() + values_.capacity()) + sizeof(std::size_t) * starts_.capacity();
+  }
 
  private:
   const model::ParamLayout* layout_;
   model::ParamSource* base_;
   std::span<const std::uint8_t> active_;
+  bool packed_ = false, perturb_ = false;
   std::uint64_t seed_ = 0;
   int k_ = 0;
   float scale_ = 0.0f;
-  /// out[j] = w[j] + scale u[begin + j] where active, for elements [begin, begin + n) of variable i.
-  std::span<const float> perturb(std::size_t i, std::span<const float> w, std::size_t begin);
-  std::vector<float> out_;  // the perturbed copy of the range being read
-};
-
-/// A pruned model as a zo client holds it: only the kept values (layout
-/// order) and the support (the mask, held by the pruning state), decoded one
-/// range at a time into a kZoTile buffer. pack() is the client receiving the
-/// sparse downlink; a range is found through kept counts per kZoBlock.
-class PackedSource final : public model::ParamSource {
- public:
-  explicit PackedSource(const model::ParamLayout& layout) : layout_(&layout) {}
-  /// Keeps the values of `src` where `active` is 1 (buffers grow once, then are reused).
-  void pack(model::ParamSource& src, std::span<const std::uint8_t> active);
-  std::span<const float> acquire(std::size_t i) override { return acquire_range(i, 0, layout_->var(i).size); }
-  std::span<const float> acquire_range(std::size_t i, std::size_t begin, std::size_t count) override;
-  std::size_t tile_elements() const override { return kZoTile; }
-  /// Heap bytes held: kept values, block counts, the decode buffer.
-  std::uint64_t capacity_bytes() const noexcept {
-    return 4ull * (values_.capacity() + buf_.capacity()) + sizeof(std::size_t) * starts_.capacity();
-  }
-
- private:
-  const model::ParamLayout* layout_;
-  std::span<const std::uint8_t> active_;
-  std::vector<float> values_;        // kept values in layout order
-  std::vector<std::size_t> starts_;  // kept values before each kZoBlock of the flat vector
-  std::vector<float> buf_;           // the decoded range
+  std::vector<float> out_;           // the range being read (perturbed and/or decoded)
+  std::vector<float> values_;        // packed: kept values in layout order
+  std::vector<std::size_t> starts_;  // packed: kept values before each kZoBlock of the flat vector
 };
 
 class ZoTrainer final : public LocalTrainer {
@@ -125,8 +119,7 @@ class ZoTrainer final : public LocalTrainer {
   bool local_;  // fedzo
   model::Network* net_;
   std::unique_ptr<ParamStore> store_;
-  PackedSource packed_;            // zo under a mask: the client's sparse copy of the round's model
-  PerturbedSource perturbed_;      // the store's source (or packed_) plus sigma u_k, one tile at a time
+  PerturbedSource perturbed_;      // the store's source (zo under a mask: its packed copy) plus sigma u_k
   SgdHyper hyper_;
   std::span<const float> global_;
   std::vector<double> d_;          // (K) loss differences
