@@ -19,6 +19,9 @@ Typical use (with ``PYTHONPATH=analysis`` from the repository root)::
 
     table = fa.posttrain_table("results/posttrain")  # one row per compression run (/compression)
     fa.posttrain_summary(table)                      # per (arch, method label): mean ± std over seeds
+
+    zo = fa.zo_table(fa.load_dir("results/ntk_zo"))  # backprop-free sweeps: one row per run
+    fa.zo_summary(zo)                                # per configuration: mean ± std over seeds
 """
 
 from .results import (
@@ -38,6 +41,7 @@ from .results import (
 )
 from .seeds import group_name, seed_groups, per_seed, seed_summary, paired_difference
 from .posttrain import UNCOMPRESSED, method_label, posttrain_table, posttrain_summary
+from .zo import zo_label, zo_table, zo_summary, zo_reference
 from . import notebook
 
 __all__ = [
@@ -63,5 +67,9 @@ __all__ = [
     "method_label",
     "posttrain_table",
     "posttrain_summary",
+    "zo_label",
+    "zo_table",
+    "zo_summary",
+    "zo_reference",
     "notebook",
 ]

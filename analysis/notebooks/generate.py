@@ -71,6 +71,8 @@ DIR_ROW = "- `FEDHPC_RESULTS_DIR`: a directory or glob of results files (default
 TARGET_ROW = "- `FEDHPC_TARGET_ACCURACY`: target test accuracy as a fraction (default `0.8`)."
 POSTTRAIN_DIR_ROW = ("- `FEDHPC_RESULTS_DIR`: a directory or glob of results files "
                      "(default `results/posttrain/`).")
+ZO_DIR_ROW = ("- `FEDHPC_RESULTS_DIR`: a directory or glob of results files "
+              "(default `results/ntk_zo/`).")
 
 
 def header(title, intro, name, rows, example):
@@ -577,8 +579,71 @@ def compression_tradeoff():
     ]
 
 
+def zo_tradeoff():
+    name = "zo_tradeoff"
+    return name, [
+        header("Backprop-free training: accuracy vs client peak memory",
+               """
+               Runs of a backprop-free training sweep (`jobs/ntk-zo-sweep.sh`,
+               files `<config>_seed<N>.h5`) grouped by configuration: final test
+               accuracy, mean ± std over seeds, against a trained client's
+               modelled peak memory (median over the clients that trained,
+               docs/memory.md), one point per method (trainer and mask, with
+               its density and K). Runs with the same seed are paired (same
+               clients and minibatches); the table gives the paired
+               differences to dense zo and to a random mask of the same
+               density.
+               """, name, [ZO_DIR_ROW], "FEDHPC_RESULTS_DIR=results/ntk_zo"),
+        code(SETUP),
+        code('''
+            sweep = fa.load_dir(nb.results_dir(default="results/ntk_zo"))
+            table = fa.zo_table(sweep)
+            summary = fa.zo_summary(table)
+            def paired(group, trainer, mask, density=1.0):
+                ref = fa.zo_reference(summary, group, trainer, mask, density)
+                if ref is None:
+                    return np.nan
+                return 100 * fa.paired_difference(sweep, group, ref)["mean"]
+            summary["vs dense zo (points)"] = [
+                paired(r.group, r.trainer, "dense") if r.trainer != "backprop" else np.nan for r in summary.itertuples()]
+            summary["vs random (points)"] = [
+                paired(r.group, r.trainer, "random", r.density) if r.mask != "dense" else np.nan
+                for r in summary.itertuples()]
+            summary.assign(**{"accuracy (%)": 100 * summary["accuracy_mean"], "± (points)": 100 * summary["accuracy_std"],
+                              "client peak KiB": summary["client_peak_bytes"] / 1024}).drop(
+                columns=["accuracy_mean", "accuracy_std", "client_peak_bytes"])
+        '''),
+        md("""
+           ## Accuracy against client peak memory
+
+           Error bars: standard deviation over seeds (none with one seed); n is
+           the number of seeds.
+           """),
+        code('''
+            fig, ax = plt.subplots(figsize=(8.5, 5))
+            markers = {"backprop": "s", "zo": "o", "fedzo": "^", "auto": "D"}
+            for i, r in enumerate(summary.sort_values(["trainer", "mask", "density"]).itertuples()):
+                ax.errorbar([r.client_peak_bytes / 1024], [100 * r.accuracy_mean],
+                            yerr=[100 * np.nan_to_num(r.accuracy_std)], fmt=markers.get(r.trainer, "o"), ms=7,
+                            capsize=3, color=f"C{i % 10}", label=f"{r.label}, {r.partition} (n={r.seeds})")
+            ax.set_xscale("log")
+            ax.set_xlabel("client peak memory (KiB, median over trained clients, modelled)")
+            ax.set_ylabel("final test accuracy (%), mean ± std over seeds")
+            ax.grid(alpha=0.3, which="both")
+            ax.legend(fontsize="x-small", loc="upper center", bbox_to_anchor=(0.5, -0.15), ncol=2)
+            fig.suptitle(f"backprop-free training: accuracy vs client memory ({len(table)} runs)")
+            fig.tight_layout()
+            nb.save_figure(fig, "zo_tradeoff.png")
+        '''),
+        md("## Per seed: final test accuracy (%)"),
+        code('''
+            (100 * table.pivot_table(index="label", columns="seed", values="accuracy", sort=False)).round(2)
+        '''),
+    ]
+
+
 NOTEBOOKS = [training_curves, accuracy_vs_bytes, client_distributions, sweep_comparison, pruning_tradeoff,
-             compression_tradeoff]
+             compression_tradeoff, zo_tradeoff]
 
 #: PNG files each notebook writes (checked by tests/analysis).
 FIGURES = {
@@ -589,6 +654,7 @@ FIGURES = {
     "sweep_comparison": ["sweep_comparison.png", "sweep_curves.png"],
     "pruning_tradeoff": ["pruning_tradeoff.png"],
     "compression_tradeoff": ["compression_tradeoff.png"],
+    "zo_tradeoff": ["zo_tradeoff.png"],
 }
 
 

@@ -7,7 +7,8 @@ OUTDIR/budget/budget.h5 one run with uniform memory budgets below the model's
 peak and 20% dropout (so client outcomes are mixed), OUTDIR/prune/ a pruning
 sweep over two seeds (dense, FedDIP at 0.5 and 0.8, magnitude at 0.8), OUTDIR/posttrain/ the
 tiny run trained only and trained then compressed by binquant_grad and by gwk (3 bits, 2
-fine-tuning rounds). OUTDIR/complete marks a finished set. Environment: FEDHPC_BIN (the
+fine-tuning rounds), OUTDIR/zo/ a backprop-free sweep over two seeds (backprop,
+dense zo and zo under an NTK mask at density 0.5, K = 4, 4 examples per pass, fedadam). OUTDIR/complete marks a finished set. Environment: FEDHPC_BIN (the
 binary), FEDHPC_MPIEXEC (mpirun).
 """
 import os
@@ -50,6 +51,15 @@ RUNS["posttrain/mlp_binquant_grad_seed1"] = ["--posttrain.method", "binquant_gra
                                               "--posttrain.validation_clients", "8"]
 RUNS["posttrain/mlp_gwk3_seed1"] = ["--posttrain.method", "gwk", "--posttrain.rounds", "2", "--posttrain.bits", "3",
                                     "--posttrain.block", "4", "--posttrain.validation_clients", "8"]
+
+# A backprop-free sweep over two seeds (jobs/ntk-zo-sweep.sh in small).
+for _seed in (1, 2):
+    _z = ["--run.seed", str(_seed), "--server.optimizer", "fedadam", "--server.lr", "0.01"]
+    _k = ["--client.trainer", "zo", "--zo.directions", "4", "--zo.batch", "4"]  # 4 examples per pass
+    RUNS[f"zo/backprop_seed{_seed}"] = _z
+    RUNS[f"zo/zo_dense_seed{_seed}"] = _z + _k
+    RUNS[f"zo/zo_ntk_seed{_seed}"] = _z + _k + ["--prune.method", "ntk", "--prune.sparsity", "0.5",
+                                                  "--prune.ntk_iterations", "2", "--prune.ntk_resamples", "2"]
 
 
 def run_fedhpc(args, np_=2):

@@ -69,6 +69,10 @@ def posttrain_dir():
     return RUNS / "posttrain"
 
 
+def zo_dir():
+    return RUNS / "zo"
+
+
 class Seeds(unittest.TestCase):
     """fa.seed_summary / paired_difference on the tiny pruning sweep (2 seeds)."""
 
@@ -336,6 +340,53 @@ class Loader(unittest.TestCase):
             fa.posttrain_table(tmp)
 
 
+class Zo(unittest.TestCase):
+    """fa.zo_table / zo_summary / zo_reference on the tiny backprop-free sweep (2 seeds)."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.sweep = fa.load_dir(zo_dir())
+        cls.table = fa.zo_table(cls.sweep)
+
+    def test_table_reads_each_run(self):
+        t = self.table.set_index("run")
+        self.assertEqual(len(t), 6)
+        self.assertEqual(t.loc["zo_ntk_seed1", "label"], "zo, ntk (noise) 0.5, K=4")
+        self.assertEqual(t.loc["zo_dense_seed2", "label"], "zo, dense, K=4")
+        self.assertEqual(t.loc["backprop_seed1", "label"], "backprop, dense")
+        self.assertEqual(t.loc["zo_ntk_seed2", "group"], "zo_ntk")
+        for run in self.sweep:
+            r = t.loc[run.name]
+            self.assertEqual(r["accuracy"], fa.final_accuracy(run))
+            c = run.clients[run.clients["status"] == 0]
+            self.assertEqual(r["client_peak_bytes"], c["peak_memory_bytes"].median())
+            self.assertEqual(r["flops"], c["flops"].mean())
+        # a zo client sends 4 K + 16 bytes, a backprop client its model
+        P = next(iter(self.sweep)).attrs["num_params"]
+        self.assertTrue((t.loc[t["trainer"] == "zo", "uplink_bytes"] == 4 * 4 + 16).all())
+        self.assertTrue((t.loc[t["trainer"] == "backprop", "uplink_bytes"] == 4 * P).all())
+        # no gradients, no optimizer state, no kept activations: a zo client's peak is below backprop's
+        self.assertLess(t.loc[t["trainer"] == "zo", "client_peak_bytes"].max(),
+                        t.loc[t["trainer"] == "backprop", "client_peak_bytes"].min())
+
+    def test_summary_and_references(self):
+        s = fa.zo_summary(self.table)
+        self.assertEqual(sorted(s["group"]), ["backprop", "zo_dense", "zo_ntk"])
+        self.assertTrue((s["seeds"] == 2).all())
+        g = s.set_index("group")
+        acc = self.table[self.table["group"] == "zo_ntk"]["accuracy"]
+        self.assertAlmostEqual(g.loc["zo_ntk", "accuracy_mean"], acc.mean())
+        self.assertAlmostEqual(g.loc["zo_ntk", "accuracy_std"], acc.std(ddof=1))
+        self.assertEqual(fa.zo_reference(s, "zo_ntk", "zo", "dense"), "zo_dense")
+        self.assertIsNone(fa.zo_reference(s, "zo_dense", "zo", "dense"))  # not itself
+        self.assertIsNone(fa.zo_reference(s, "zo_ntk", "zo", "random", 0.5))
+        d = fa.paired_difference(self.sweep, "zo_ntk", "zo_dense")
+        self.assertEqual(d["pairs"], 2)
+        # a repeated seed in one group is refused
+        with self.assertRaisesRegex(ValueError, r"zo_ntk: seeds \[1\]"):
+            fa.zo_summary(pd.concat([self.table, self.table[self.table["run"] == "zo_ntk_seed1"]]))
+
+
 class NotebookHelpers(unittest.TestCase):
     """fedhpc_analysis.notebook: where the notebooks read and write."""
 
@@ -425,6 +476,7 @@ class Notebooks(unittest.TestCase):
             "sweep_comparison": {"FEDHPC_RESULTS_DIR": str(sweep_dir())},
             "pruning_tradeoff": {"FEDHPC_RESULTS_DIR": str(prune_dir())},
             "compression_tradeoff": {"FEDHPC_RESULTS_DIR": str(posttrain_dir())},
+            "zo_tradeoff": {"FEDHPC_RESULTS_DIR": str(zo_dir())},
         }
         # A notebook whose input is not a fedhpc file must fail, naming the file.
         bad = self.tmp / "bad.h5"
