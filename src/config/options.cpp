@@ -249,9 +249,9 @@ const std::vector<Option>& option_table() {
        }},
       {"zo.clip", "0.3", "zo: each client's estimate is clipped to |g|_inf <= clip (by the server, which forms it)",
        [](RunConfig& c, S k, S v) { c.zo.clip = parse_real(k, v, 0.0, 1e9, true); }},
-      {"zo.batch", "64",
+      {"zo.batch", "16",
        "zo: examples per forward pass; a client holds this many examples' activations and redraws its "
-       "directions once per pass",
+       "directions once per pass (1: least memory, larger: faster simulation)",
        [](RunConfig& c, S k, S v) { c.zo.batch = parse_int(k, v, 1, 4096); }},
       {"zo.local_steps", "5", "fedzo: local ZO-SGD steps H",
        [](RunConfig& c, S k, S v) { c.zo.local_steps = parse_int(k, v, 1, 1000000); }},

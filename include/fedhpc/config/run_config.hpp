@@ -86,7 +86,7 @@ struct ZoSection {
   ZoDifferences differences = ZoDifferences::kForward;
   double clip = 0.3;        ///< zo: |g|_inf of each client's estimate is clipped to this
   int local_steps = 5;      ///< fedzo: local ZO-SGD steps H
-  int batch = 64;           ///< zo: examples per forward pass (activations vs redrawn directions)
+  int batch = 16;           ///< zo: examples per forward pass (activations vs redrawn directions)
 };
 
 enum class ServerOpt { kFedAvg, kFedAvgM, kFedAdam, kFedYogi };
