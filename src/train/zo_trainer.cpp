@@ -33,8 +33,8 @@ void zo_direction(std::uint64_t seed, int k, std::size_t var, std::span<float> o
 }
 
 PerturbedSource::PerturbedSource(const model::ParamLayout& layout, model::ParamSource& base,
-                                 std::span<const std::uint8_t> active)
-    : layout_(&layout), base_(&base), active_(active) {}
+                                 std::span<const std::uint8_t> active, std::size_t tile)
+    : layout_(&layout), base_(&base), active_(active), tile_(tile) {}
 
 void PerturbedSource::pack(model::ParamSource& src, std::span<const std::uint8_t> active) {
   active_ = active;
@@ -45,8 +45,8 @@ void PerturbedSource::pack(model::ParamSource& src, std::span<const std::uint8_t
   starts_.reserve(active.size() / kZoBlock + 1);
   for (std::size_t i = 0; i < layout_->num_vars(); ++i) {
     const auto& v = layout_->var(i);
-    for (std::size_t b = 0; b < v.size; b += kZoTile) {
-      const std::size_t n = std::min(kZoTile, v.size - b);
+    for (std::size_t b = 0; b < v.size; b += tile_) {
+      const std::size_t n = std::min(tile_, v.size - b);
       const model::ScopedRange r(src, i, b, n);
       for (std::size_t j = 0; j < n; ++j) {
         const std::size_t at = v.offset + b + j;
@@ -121,7 +121,7 @@ ZoTrainer::ZoTrainer(const RunConfig& cfg, model::Network& net, std::unique_ptr<
       local_(cfg.client.trainer == ClientTrainer::kFedZo),
       net_(&net),
       store_(std::move(store)),
-      perturbed_(net.layout(), store_->source(), store_->active()),
+      perturbed_(net.layout(), store_->source(), store_->active(), zo_tile(examples_per_pass())),
       hyper_{static_cast<float>(cfg.client.lr), static_cast<float>(cfg.client.weight_decay), 0.0f,
              static_cast<float>(cfg.client.momentum)},
       d_(static_cast<std::size_t>(cfg.zo.directions)),
@@ -143,7 +143,7 @@ void ZoTrainer::begin_round(int round, std::span<const float> global) {
 double ZoTrainer::mean_loss(model::ParamSource& params, const float* x, const std::int32_t* y, std::int64_t n) {
   const int d = net_->input_size(), classes = net_->num_classes();
   double sum = 0.0;
-  const int chunk = local_ ? client_.batch_size : zo_.batch;  // fedzo: n is one minibatch
+  const int chunk = examples_per_pass();
   for (std::int64_t b = 0; b < n; b += chunk) {
     const int m = static_cast<int>(std::min<std::int64_t>(chunk, n - b));
     const auto logits = net_->forward(params, x + b * d, m);
@@ -252,8 +252,7 @@ fl::ClientUpload ZoTrainer::upload() const {
 }
 
 MemoryBreakdown ZoTrainer::peak_memory(std::int64_t num_samples) const {
-  const std::uint64_t b =
-      static_cast<std::uint64_t>(std::min<std::int64_t>(local_ ? client_.batch_size : zo_.batch, num_samples));
+  const std::uint64_t b = static_cast<std::uint64_t>(std::min<std::int64_t>(examples_per_pass(), num_samples));
   MemoryBreakdown mem;
   mem.params = store_->stored_bytes();
   // The perturbed copy of the range being read (a tile of a dense layer, a
@@ -261,7 +260,7 @@ MemoryBreakdown ZoTrainer::peak_memory(std::int64_t num_samples) const {
   std::size_t whole = 0;  // largest variable a network reads whole (not a dense weight)
   for (const auto& v : net_->layout().vars())
     if (v.kind != model::VarKind::kDenseWeight) whole = std::max(whole, v.size);
-  const std::size_t copy = std::max(whole, std::min(kZoTile, net_->layout().max_var_size()));
+  const std::size_t copy = std::max(whole, std::min(zo_tile(examples_per_pass()), net_->layout().max_var_size()));
   // zo under a mask reads its packed copy, decoded and perturbed in the same buffer.
   const bool packed = !local_ && !store_->active().empty();
   mem.decoded = (packed ? 0 : store_->transient_bytes()) + 4ull * (copy + kZoBlock);

@@ -34,15 +34,22 @@ inline constexpr std::int64_t kZoHeaderBytes = 16;
 /// of variable i of direction k from (seed, zo, k, i << 32 | b), so any range
 /// of a variable can be drawn alone.
 inline constexpr std::size_t kZoBlock = 1024;
-/// Elements a PerturbedSource hands out per read (rows of a dense layer).
+/// Elements a PerturbedSource hands out per read (rows of a dense layer) for
+/// up to 16 examples per forward pass; zo_tile scales it with the pass.
 inline constexpr std::size_t kZoTile = 4096;
+/// The tile for `examples` per forward pass: kZoTile per 16 examples (at
+/// least one), so a dense layer's tile GEMM stays wide enough to run at speed
+/// while a client evaluating few examples holds a small tile.
+constexpr std::size_t zo_tile(int examples) {
+  return kZoTile * static_cast<std::size_t>(examples / 16 > 1 ? examples / 16 : 1);
+}
 
 /// Elements [begin, begin + out.size()) of variable `var` of direction `k`
 /// (u ~ N(0, I)) drawn from `seed` into out.
 void zo_direction(std::uint64_t seed, int k, std::size_t var, std::span<float> out, std::size_t begin = 0);
 
 /// The parameters a zo client evaluates: its base parameters plus
-/// sigma u_k ⊙ active, one tile (kZoTile elements; whole variables for
+/// sigma u_k ⊙ active, one tile (`tile` elements; whole variables for
 /// readers that take them whole) at a time, with the direction drawn straight
 /// into the one buffer. The base is either another source (bind) or the
 /// client's sparse copy of a pruned model (pack: only the kept values, layout
@@ -50,7 +57,8 @@ void zo_direction(std::uint64_t seed, int k, std::size_t var, std::span<float> o
 /// decoded in the same pass. No allocation after the first client.
 class PerturbedSource final : public model::ParamSource {
  public:
-  PerturbedSource(const model::ParamLayout& layout, model::ParamSource& base, std::span<const std::uint8_t> active);
+  PerturbedSource(const model::ParamLayout& layout, model::ParamSource& base, std::span<const std::uint8_t> active,
+                  std::size_t tile = kZoTile);
   /// Reads another source under a mask (empty: all active).
   void bind(model::ParamSource& base, std::span<const std::uint8_t> active) noexcept {
     base_ = &base;
@@ -74,7 +82,7 @@ class PerturbedSource final : public model::ParamSource {
     if (!packed_) base_->release(i);
   }
   std::size_t tile_elements() const override {
-    return packed_ ? kZoTile : std::min(kZoTile, base_->tile_elements());
+    return packed_ ? tile_ : std::min(tile_, base_->tile_elements());
   }
   /// Heap bytes held: the buffer and, packed, the kept values and block counts.
   std::uint64_t capacity_bytes() const noexcept {
@@ -85,6 +93,7 @@ class PerturbedSource final : public model::ParamSource {
   const model::ParamLayout* layout_;
   model::ParamSource* base_;
   std::span<const std::uint8_t> active_;
+  std::size_t tile_;
   bool packed_ = false, perturb_ = false;
   std::uint64_t seed_ = 0;
   int k_ = 0;
@@ -108,6 +117,8 @@ class ZoTrainer final : public LocalTrainer {
   std::span<const double> sent() const noexcept { return d_; }
 
  private:
+  /// Examples per forward pass: zo.batch, or fedzo's minibatch.
+  int examples_per_pass() const noexcept { return local_ ? client_.batch_size : zo_.batch; }
   /// Mean loss over rows (in batches of client.batch_size) at `params`; adds to res.
   double mean_loss(model::ParamSource& params, const float* x, const std::int32_t* y, std::int64_t n);
   /// The K differences at the store's current parameters on rows [x, y, n).
