@@ -550,6 +550,24 @@ class Checkpoint(Tmp):
         d = h5diff(ref, o)
         self.assertEqual(d.returncode, 0, d.stdout + d.stderr)
 
+    def test_zo_under_an_ntk_mask_resumes_at_another_rank_count(self):
+        zo = ["--client.trainer", "zo", "--zo.directions", "4",  # LONG: fedadam, as BAFFLE
+              "--prune.method", "ntk", "--prune.sparsity", "0.8", "--prune.ntk_iterations", "2"]
+        ref = self.out("zo_ref.h5")
+        run(LONG + zo + ["--run.progress", "false", "--run.output", ref], np_=2)
+        o = self.out("zo.h5")
+        p = self.start(o, extra=zo)
+        os.kill(p.pid, signal.SIGUSR1)
+        code, err = self.finish(p)
+        self.assertEqual(code, 3, err)
+        with h5py.File(o + ".ckpt") as f:
+            self.assertIn("mask", f.attrs["state"].split(";"))
+        run(LONG + zo + ["--run.progress", "false", "--run.output", o, "--resume"], np_=3)
+        d = h5diff(ref, o)
+        self.assertEqual(d.returncode, 0, d.stdout + d.stderr)
+        with h5py.File(o) as f:
+            self.assertEqual(f["/ntk/trace"].shape, (2,))  # the phase ran once, before round 0
+
     def test_refusals_leave_checkpoint_untouched(self):
         o = self.out("bad.h5")
         p = self.start(o)
