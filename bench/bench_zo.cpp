@@ -1,8 +1,11 @@
 // Zeroth-order client throughput (docs/ntk_zo.md): the forward passes a zo
 // client runs (K + 1 per example, at its perturbed and packed parameters,
-// zo.batch examples per pass) against plain forward passes of the same
-// network at the same batch over fp32 parameters, in one run; plus the
-// direction generation alone. Dense and under a density-0.2 mask.
+// zo.batch examples per pass; the trainer's time includes expanding the
+// estimate on the server's behalf) against, in one run, plain forward passes
+// of the same network over fp32 parameters (at the same batch and at 16) and
+// the forward passes of bench_client's backprop client (batch 16,
+// client.epochs passes per example); plus the direction generation alone.
+// Dense and under a density-0.2 mask.
 //
 //   build/bench/bench_zo [--arch lenet5|mlp] [--samples S] [--clients N] [--batch B] [--directions K]
 #include <cstdio>
@@ -95,6 +98,25 @@ int main(int argc, char** argv) {
     }
     return static_cast<double>(clients) * (K + 1) * samples / t.seconds();
   };
+  // bench_client's client path (backprop, batch 16, client.epochs): forward passes per second.
+  const auto backprop_rate = [&] {
+    RunConfig c = cfg;
+    c.client.trainer = ClientTrainer::kBackprop;
+    c.client.batch_size = 16;
+    auto trainer = train::make_trainer(c, *net);
+    trainer->begin_round(0, global);
+    for (int k = 0; k < 2; ++k) {
+      Rng r(1, Purpose::kShuffle, 0, static_cast<std::uint64_t>(k));
+      trainer->train(view, r);
+    }
+    const int n = clients * 4;
+    Stopwatch t;
+    for (int k = 0; k < n; ++k) {
+      Rng r(1, Purpose::kShuffle, 1, static_cast<std::uint64_t>(k));
+      trainer->train(view, r);
+    }
+    return static_cast<double>(n) * samples * c.client.epochs / t.seconds();
+  };
   // Direction generation alone: normals per second.
   const auto normal_rate = [&] {
     std::vector<float> u(P);
@@ -106,14 +128,16 @@ int main(int argc, char** argv) {
     return static_cast<double>(clients) * static_cast<double>(P) / t.seconds();
   };
   // bench_client's forward: a backprop client's minibatch (client.batch_size 16).
-  const double fwd = forward_rate(batch), fwd16 = forward_rate(16), dense = zo_rate(1.0), masked = zo_rate(0.2),
-               normals = normal_rate();
+  const double fwd = forward_rate(batch), fwd16 = forward_rate(16), bp = backprop_rate(), dense = zo_rate(1.0),
+               masked = zo_rate(0.2), normals = normal_rate();
   std::printf("plain forward, batch %-3d %11.0f examples/s\n", batch, fwd);
   std::printf("plain forward, batch 16  %11.0f examples/s  (bench_client's minibatch)\n", fwd16);
-  std::printf("zo dense forward passes  %11.0f examples/s  (%.2f x plain at %d, %.2f x at 16)\n", dense, dense / fwd,
-              batch, dense / fwd16);
-  std::printf("zo 0.2 forward passes    %11.0f examples/s  (%.2f x plain at %d, %.2f x at 16)\n", masked,
-              masked / fwd, batch, masked / fwd16);
+  std::printf("backprop client forwards %11.0f examples/s  (bench_client's path: batch 16, %d epochs)\n", bp,
+              cfg.client.epochs);
+  std::printf("zo dense forward passes  %11.0f examples/s  (%.2f x plain at %d, %.2f x at 16, %.2f x backprop)\n",
+              dense, dense / fwd, batch, dense / fwd16, dense / bp);
+  std::printf("zo 0.2 forward passes    %11.0f examples/s  (%.2f x plain at %d, %.2f x at 16, %.2f x backprop)\n",
+              masked, masked / fwd, batch, masked / fwd16, masked / bp);
   std::printf("directions               %11.1f M normals/s (%.2f ns each)\n", normals / 1e6, 1e9 / normals);
   return 0;
 }
