@@ -7,7 +7,8 @@ pkgs=(build-essential cmake ninja-build pkg-config git
       dataset-fashion-mnist
       python3 python3-h5py python3-numpy python3-pandas python3-matplotlib
       jupyter-nbconvert python3-ipykernel
-      slurm-wlm munge)
+      slurm-wlm munge
+      strace)  # tests: the fsync order of checkpoints and results (tests/integration)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

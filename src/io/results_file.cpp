@@ -5,6 +5,7 @@
 #include <numeric>
 
 #include "fedhpc/comm/collectives.hpp"
+#include "fedhpc/io/durable.hpp"
 
 namespace fedhpc::io {
 
@@ -253,9 +254,11 @@ void ResultsFile::commit() {
   comm_->barrier();
   std::string error;
   if (comm_->rank() == 0) {
-    std::error_code ec;
-    std::filesystem::rename(part_path(), path_, ec);
-    if (ec) error = "cannot rename " + part_path() + " to " + path_ + ": " + ec.message();
+    try {
+      durable_rename(part_path(), path_);  // data on disk, renamed, the directory entry on disk
+    } catch (const IoError& e) {
+      error = e.what();
+    }
   }
   int failed = error.empty() ? 0 : 1;
   comm::mpi_check(MPI_Bcast(&failed, 1, MPI_INT, 0, comm_->get()), "MPI_Bcast");

@@ -8,6 +8,7 @@
 
 #include "fedhpc/comm/collectives.hpp"
 #include "fedhpc/core/error.hpp"
+#include "fedhpc/io/durable.hpp"
 #include "fedhpc/io/h5_reader.hpp"
 #include "fedhpc/io/results_file.hpp"
 
@@ -78,11 +79,13 @@ void copy_atomically(const std::string& from, const std::string& to) {
   const std::string tmp = to + ".tmp";
   std::error_code ec;
   fs::copy_file(from, tmp, fs::copy_options::overwrite_existing, ec);
-  if (!ec) fs::rename(tmp, to, ec);
-  if (ec) {
+  if (ec) throw IoError("cannot copy " + from + " to " + tmp + ": " + ec.message());
+  try {
+    io::durable_rename(tmp, to);
+  } catch (const IoError&) {
     std::error_code ignored;
     fs::remove(tmp, ignored);
-    throw IoError("cannot copy " + from + " to " + to + ": " + ec.message());
+    throw;
   }
 }
 

@@ -2,6 +2,7 @@
 real parallel HDF5 files (read back with h5py and compared with h5diff)."""
 import gzip
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -567,6 +568,42 @@ class Checkpoint(Tmp):
         self.assertEqual(d.returncode, 0, d.stdout + d.stderr)
         with h5py.File(o) as f:
             self.assertEqual(f["/ntk/trace"].shape, (2,))  # the phase ran once, before round 0
+
+    def test_files_reach_the_disk_before_and_after_their_renames(self):
+        """Every rename of a checkpoint, its results copy and the results file
+        follows an fsync of the renamed file and is followed by an fsync of
+        its directory (strace of the real run)."""
+        o = self.out("durable.h5")
+        log = self.out("strace.log")
+        cmd = ["strace", "-f", "-qq", "-e", "trace=openat,fsync,rename,renameat,renameat2", "-o", log,
+               MPIEXEC, "-np", "1", "--bind-to", "none", BIN] + TINY + \
+              ["--run.checkpoint_every", "1", "--run.output", o]
+        p = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        opened, renames, events = {}, [], []  # (pid, fd) -> path; per pid: fsync paths and renames in order
+        pat_open = re.compile(r'^(\d+) openat\(AT_FDCWD, "([^"]+)", ([^)]*)\) = (\d+)')
+        pat_sync = re.compile(r"^(\d+) fsync\((\d+)\)\s+= 0")
+        pat_ren = re.compile(r'^(\d+) rename(?:at2?)?\((?:AT_FDCWD, )?"([^"]+)", (?:AT_FDCWD, )?"([^"]+)"')
+        with open(log) as f:
+            for line in f:
+                if m := pat_open.match(line):
+                    opened[(m[1], m[4])] = m[2]
+                elif m := pat_sync.match(line):
+                    events.append((m[1], "sync", opened.get((m[1], m[2]), "?")))
+                elif m := pat_ren.match(line):
+                    events.append((m[1], "rename", (m[2], m[3])))
+                    renames.append((m[2], m[3]))
+        targets = {os.path.basename(t) for _, t in renames}
+        self.assertEqual(targets, {"durable.h5", "durable.h5.ckpt", "durable.h5.ckpt.results"})
+        for i, (pid, kind, what) in enumerate(events):
+            if kind != "rename":
+                continue
+            src, dst = what
+            before = [e[2] for e in events[:i] if e[0] == pid and e[1] == "sync"]
+            after = [e[2] for e in events[i + 1:] if e[0] == pid and e[1] == "sync"]
+            self.assertTrue(before and before[-1] == src, f"{src} not synced before its rename: {before[-3:]}")
+            self.assertTrue(after and os.path.realpath(after[0]) == os.path.realpath(os.path.dirname(dst)),
+                            f"directory of {dst} not synced after the rename: {after[:2]}")
 
     def test_refusals_leave_checkpoint_untouched(self):
         o = self.out("bad.h5")
