@@ -9,6 +9,7 @@
 #include <cstdio>
 #include <limits>
 #include <sstream>
+#include <stdexcept>
 
 #include "fedhpc/comm/collectives.hpp"
 #include "fedhpc/core/error.hpp"
@@ -391,6 +392,9 @@ Simulation::Outcome Simulation::run_rounds(Recorder& recorder) {
   ClientRows rows;
   const double nan = std::numeric_limits<double>::quiet_NaN();
   for (int r = static_cast<int>(start_round_); r < total_rounds_; ++r) {
+    if (fault_.at(comm_->rank(), r))
+      throw std::runtime_error("injected fault (FEDHPC_FAULT) on rank " + std::to_string(comm_->rank()) +
+                               " at the start of round " + std::to_string(r));
     if (post_ != nullptr && r == train_rounds_ && trained_.empty()) begin_posttrain();
     Stopwatch round_time;
     RoundRecord rec = run_round(r, rows);

@@ -569,6 +569,39 @@ class Checkpoint(Tmp):
         with h5py.File(o) as f:
             self.assertEqual(f["/ntk/trace"].shape, (2,))  # the phase ran once, before round 0
 
+    def test_a_failing_rank_ends_the_job_and_keeps_the_checkpoint_and_the_old_results(self):
+        """FEDHPC_FAULT makes rank 1 throw in round 8: every rank ends within
+        seconds, exit 1, one fedhpc line; the good results file that was there
+        is untouched; the last checkpoint resumes to the uninterrupted run."""
+        o = self.out("fault.h5")
+        shutil.copy(self.ref, o)  # a complete results file from an earlier run
+        with open(o, "rb") as f:
+            before = f.read()
+        env = dict(os.environ, FEDHPC_FAULT="1:8")
+        cmd = [MPIEXEC, "-np", "2", "--bind-to", "none", BIN] + LONG + \
+              ["--run.progress", "false", "--run.checkpoint_every", "3", "--run.overwrite", "true", "--run.output", o]
+        t = time.time()
+        p = subprocess.run(cmd, capture_output=True, text=True, timeout=120, env=env)
+        elapsed = time.time() - t
+        self.assertEqual(p.returncode, 1, p.stderr)
+        self.assertLess(elapsed, 60)
+        ours = [l for l in p.stderr.splitlines() if "fedhpc:" in l]
+        self.assertEqual(len(ours), 1, p.stderr)
+        self.assertIn("injected fault (FEDHPC_FAULT) on rank 1 at the start of round 8", ours[0])
+        with open(o, "rb") as f:
+            self.assertEqual(f.read(), before, "the earlier results file was changed")
+        self.assertFalse(os.path.exists(o + ".part"))
+        with h5py.File(o + ".ckpt") as f:
+            self.assertEqual(int(f.attrs["next_round"]), 6)  # the checkpoint after round 5
+        run(LONG + ["--run.progress", "false", "--run.overwrite", "true", "--run.output", o, "--resume"], np_=3)
+        d = h5diff(self.ref, o)
+        self.assertEqual(d.returncode, 0, d.stdout + d.stderr)
+        # A malformed switch is a usage error naming it.
+        q = subprocess.run([MPIEXEC, "-np", "1", BIN] + TINY + ["--run.output", self.out("x.h5")],
+                           capture_output=True, text=True, timeout=120, env=dict(os.environ, FEDHPC_FAULT="one"))
+        self.assertEqual(q.returncode, 2, q.stderr)
+        self.assertIn("FEDHPC_FAULT", q.stderr)
+
     def test_files_reach_the_disk_before_and_after_their_renames(self):
         """Every rename of a checkpoint, its results copy and the results file
         follows an fsync of the renamed file and is followed by an fsync of

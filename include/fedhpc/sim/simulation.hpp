@@ -9,6 +9,7 @@
 
 #include "fedhpc/comm/communicator.hpp"
 #include "fedhpc/comm/round_aggregator.hpp"
+#include "fedhpc/core/fault.hpp"
 #include "fedhpc/config/run_config.hpp"
 #include "fedhpc/data/dataset.hpp"
 #include "fedhpc/fl/estimate_phase.hpp"
@@ -93,6 +94,7 @@ class Simulation {
   std::vector<float> trained_;                     // (P) the model post_ compressed (once it ran)
   double posttrain_seconds_ = 0.0;
   int train_rounds_ = 0;                           // training rounds (0 with posttrain.input)
+  InjectedFault fault_ = injected_fault();  // tests only (FEDHPC_FAULT)
   int total_rounds_ = 0;                           // plus the post-training fine-tuning rounds
   std::vector<fl::Component*> components_;         // uplink_, server_: series, tally, state
   fl::Metrics metrics_;                            // series declared by components
