@@ -10,6 +10,7 @@
 #include "fedhpc/comm/environment.hpp"
 #include "fedhpc/config/options.hpp"
 #include "fedhpc/core/error.hpp"
+#include "fedhpc/core/isa.hpp"
 #include "fedhpc/core/stop_signal.hpp"
 #include "fedhpc/io/output_path.hpp"
 #include "fedhpc/sim/simulation.hpp"
@@ -26,6 +27,7 @@ void report(const fedhpc::comm::Communicator& comm, const std::string& message) 
 
 int main(int argc, char** argv) {
   using namespace fedhpc;
+  static_cast<void>(isa_checked());  // links the start-up ISA check (it ran before main)
   comm::Environment env(argc, argv);
   comm::Communicator world(MPI_COMM_WORLD);
 

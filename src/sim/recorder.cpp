@@ -5,6 +5,7 @@
 #include <algorithm>
 
 #include "fedhpc/compress/bit_pack.hpp"
+#include "fedhpc/core/isa.hpp"
 #include "fedhpc/posttrain/codebook.hpp"
 #include "fedhpc/version.hpp"
 
@@ -56,6 +57,8 @@ Recorder::Recorder(const comm::Communicator& comm, const std::string& path, cons
   }
   file_.set_attribute("/execution", "num_ranks", static_cast<std::int64_t>(comm.size()));
   file_.set_attribute("/execution", "hostname", hostname());
+  file_.set_attribute("/execution", "build_arch", std::string(kBuildArch));  // -DFEDHPC_ARCH
+  file_.set_attribute("/execution", "isa", build_isa());  // the extensions the build's code uses
   file_.set_attribute("/execution", "config", meta.execution_ini);
 
   const std::size_t k = static_cast<std::size_t>(meta.clients_per_round);
