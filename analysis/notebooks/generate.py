@@ -620,18 +620,27 @@ def zo_tradeoff():
            the number of seeds.
            """),
         code('''
-            fig, ax = plt.subplots(figsize=(8.5, 5))
-            markers = {"backprop": "s", "zo": "o", "fedzo": "^", "auto": "D"}
-            for i, r in enumerate(summary.sort_values(["trainer", "mask", "density"]).itertuples()):
-                ax.errorbar([r.client_peak_bytes / 1024], [100 * r.accuracy_mean],
-                            yerr=[100 * np.nan_to_num(r.accuracy_std)], fmt=markers.get(r.trainer, "o"), ms=7,
-                            capsize=3, color=f"C{i % 10}", label=f"{r.label}, {r.partition} (n={r.seeds})")
+            fig, ax = plt.subplots(figsize=(9, 5.2))
+            # marker: the mask (backprop: a square); colour: the density; runs of one memory side by side
+            markers = {"dense": "o", "ntk (noise)": "*", "ntk (data)": "P", "random": "X", "magnitude": "D"}
+            densities = sorted(summary["density"].unique())
+            shade = {d: plt.cm.viridis(0.15 + 0.7 * i / max(1, len(densities) - 1)) for i, d in enumerate(densities)}
+            rows = summary.sort_values(["trainer", "density", "mask"]).reset_index(drop=True)
+            slot = rows.groupby(rows["client_peak_bytes"].round(-3)).cumcount()
+            for (_, r), k in zip(rows.iterrows(), slot):
+                x = r.client_peak_bytes / 1024 * (1 + 0.025 * k)
+                backprop = r.trainer == "backprop"
+                ax.errorbar([x], [100 * r.accuracy_mean], yerr=[100 * np.nan_to_num(r.accuracy_std)],
+                            fmt="s" if backprop else markers.get(r["mask"], "o"), ms=9 if r["mask"] == "ntk (noise)" else 7,
+                            capsize=3, color="k" if backprop else shade[r.density],
+                            label=f"{r.label}, {r.partition} (n={r.seeds})")
             ax.set_xscale("log")
             ax.set_xlabel("client peak memory (KiB, median over trained clients, modelled)")
             ax.set_ylabel("final test accuracy (%), mean ± std over seeds")
             ax.grid(alpha=0.3, which="both")
             ax.legend(fontsize="x-small", loc="upper center", bbox_to_anchor=(0.5, -0.15), ncol=2)
-            fig.suptitle(f"backprop-free training: accuracy vs client memory ({len(table)} runs)")
+            fig.suptitle(f"backprop-free training: accuracy vs client memory ({len(table)} runs; "
+                         f"marker: mask, colour: density)")
             fig.tight_layout()
             nb.save_figure(fig, "zo_tradeoff.png")
         '''),
