@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "bench_common.hpp"
 #include "fedhpc/core/process_memory.hpp"
 #include "fedhpc/core/rng.hpp"
 #include "fedhpc/core/timer.hpp"
@@ -42,34 +43,17 @@ double gemm_gflops(int n, int reps) {
 int main(int argc, char** argv) {
   int clients = 300, samples = 60, batch = 16;
   std::string arch = "lenet5";
-  for (int i = 1; i + 1 < argc; i += 2) {
-    const std::string k = argv[i];
-    if (k == "--clients") clients = std::atoi(argv[i + 1]);
-    else if (k == "--samples") samples = std::atoi(argv[i + 1]);
-    else if (k == "--batch") batch = std::atoi(argv[i + 1]);
-    else if (k == "--arch") arch = argv[i + 1];
-    else {
-      std::fprintf(stderr, "unknown option %s\n", k.c_str());
-      return 2;
-    }
-  }
+  if (!bench::parse_options(argc, argv, {{"--clients", &clients}, {"--samples", &samples}, {"--batch", &batch}},
+                            {{"--arch", &arch}}))
+    return 2;
   RunConfig cfg;
   cfg.model.arch = arch == "mlp" ? Arch::kMlp : Arch::kLeNet5;
   cfg.client.batch_size = batch;
-  const data::Shape shape{1, 28, 28};
-  auto net = model::make_network(cfg.model, shape, 10);
-  net->reserve(batch);
+  bench::Setup setup(cfg, batch, samples);
+  auto& net = setup.net;
   const std::size_t P = net->layout().size();
-
-  // One client's data (values do not change the work done).
-  Rng rng(1, Purpose::kBench);
-  std::vector<float> x(static_cast<std::size_t>(samples) * shape.size());
-  std::vector<std::int32_t> y(static_cast<std::size_t>(samples));
-  for (auto& v : x) v = static_cast<float>(rng.normal());
-  for (auto& v : y) v = static_cast<std::int32_t>(rng.below(10));
-  const data::ExampleView view{x.data(), y.data(), samples};
-  std::vector<float> global(P);
-  net->init(global, rng);
+  const data::ExampleView view = setup.client.view();
+  const std::vector<float>& global = setup.global;
 
   std::printf("fedhpc client-path benchmark: %s (%zu params), %d samples/client, batch %d, "
               "%d client updates per storage, 1 core\n", arch.c_str(), P, samples, batch, clients);
@@ -90,16 +74,7 @@ int main(int argc, char** argv) {
     }
     auto trainer = train::make_trainer(c, *net, std::move(store));
     trainer->begin_round(10, start);  // a round with lambda > 0 (FedDIP)
-    for (int k = 0; k < 5; ++k) {  // warm-up
-      Rng r(1, Purpose::kShuffle, 0, static_cast<std::uint64_t>(k));
-      trainer->train(view, r);
-    }
-    Stopwatch t;
-    for (int k = 0; k < clients; ++k) {
-      Rng r(1, Purpose::kShuffle, 1, static_cast<std::uint64_t>(k));
-      trainer->train(view, r);
-    }
-    const double secs = t.seconds();
+    const double secs = bench::time_clients(*trainer, view, 5, clients);
     return Result{clients / secs, trainer->flops(samples) * clients / secs / 1e9,
                   trainer->peak_memory(samples)};
   };

@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "bench_common.hpp"
 #include "fedhpc/core/rng.hpp"
 #include "fedhpc/core/timer.hpp"
 #include "fedhpc/model/network.hpp"
@@ -26,36 +27,23 @@ using namespace fedhpc;
 int main(int argc, char** argv) {
   int clients = 40, samples = 60, batch = 64, K = 20;
   std::string arch = "mlp";
-  for (int i = 1; i + 1 < argc; i += 2) {
-    const std::string k = argv[i];
-    if (k == "--clients") clients = std::atoi(argv[i + 1]);
-    else if (k == "--samples") samples = std::atoi(argv[i + 1]);
-    else if (k == "--batch") batch = std::atoi(argv[i + 1]);
-    else if (k == "--directions") K = std::atoi(argv[i + 1]);
-    else if (k == "--arch") arch = argv[i + 1];
-    else {
-      std::fprintf(stderr, "unknown option %s\n", k.c_str());
-      return 2;
-    }
-  }
+  if (!bench::parse_options(argc, argv,
+                            {{"--clients", &clients}, {"--samples", &samples}, {"--batch", &batch}, {"--directions", &K}},
+                            {{"--arch", &arch}}))
+    return 2;
   RunConfig cfg;
   cfg.model.arch = arch == "mlp" ? Arch::kMlp : Arch::kLeNet5;
   cfg.model.hidden = {200, 200};
   cfg.client.trainer = ClientTrainer::kZo;
   cfg.zo.directions = K;
   cfg.zo.batch = batch;
-  const data::Shape shape{1, 28, 28};
-  auto net = model::make_network(cfg.model, shape, 10);
-  net->reserve(batch);
+  bench::Setup setup(cfg, batch, samples);
+  const data::Shape shape = bench::Setup::shape;
+  auto& net = setup.net;
   const std::size_t P = net->layout().size();
-  Rng rng(1, Purpose::kBench);
-  std::vector<float> x(static_cast<std::size_t>(samples) * shape.size());
-  std::vector<std::int32_t> y(static_cast<std::size_t>(samples));
-  for (auto& v : x) v = static_cast<float>(rng.normal());
-  for (auto& v : y) v = static_cast<std::int32_t>(rng.below(10));
-  const data::ExampleView view{x.data(), y.data(), samples};
-  std::vector<float> global(P);
-  net->init(global, rng);
+  const data::ExampleView view = setup.client.view();
+  const std::vector<float>& x = setup.client.x;
+  const std::vector<float>& global = setup.global;
   std::printf("fedhpc zo benchmark: %s (%zu params), %d samples/client, K = %d, %d examples per pass, "
               "%d clients, 1 core\n", arch.c_str(), P, samples, K, batch, clients);
 
@@ -87,16 +75,7 @@ int main(int argc, char** argv) {
     }
     auto trainer = train::make_trainer(c, *net, std::move(store));
     trainer->begin_round(0, start);
-    for (int k = 0; k < 2; ++k) {
-      Rng r(1, Purpose::kShuffle, 0, static_cast<std::uint64_t>(k));
-      trainer->train(view, r);
-    }
-    Stopwatch t;
-    for (int k = 0; k < clients; ++k) {
-      Rng r(1, Purpose::kShuffle, 1, static_cast<std::uint64_t>(k));
-      trainer->train(view, r);
-    }
-    return static_cast<double>(clients) * (K + 1) * samples / t.seconds();
+    return static_cast<double>(clients) * (K + 1) * samples / bench::time_clients(*trainer, view, 2, clients);
   };
   // bench_client's client path (backprop, batch 16, client.epochs): forward passes per second.
   const auto backprop_rate = [&] {
@@ -105,17 +84,8 @@ int main(int argc, char** argv) {
     c.client.batch_size = 16;
     auto trainer = train::make_trainer(c, *net);
     trainer->begin_round(0, global);
-    for (int k = 0; k < 2; ++k) {
-      Rng r(1, Purpose::kShuffle, 0, static_cast<std::uint64_t>(k));
-      trainer->train(view, r);
-    }
     const int n = clients * 4;
-    Stopwatch t;
-    for (int k = 0; k < n; ++k) {
-      Rng r(1, Purpose::kShuffle, 1, static_cast<std::uint64_t>(k));
-      trainer->train(view, r);
-    }
-    return static_cast<double>(n) * samples * c.client.epochs / t.seconds();
+    return static_cast<double>(n) * samples * c.client.epochs / bench::time_clients(*trainer, view, 2, n);
   };
   // Direction generation alone: normals per second.
   const auto normal_rate = [&] {

@@ -534,38 +534,37 @@ class Checkpoint(Tmp):
             d = h5diff(ref, o)
             self.assertEqual(d.returncode, 0, d.stdout + d.stderr)
 
-    def test_pruning_mask_resumes_at_another_rank_count(self):
-        pr = ["--prune.method", "feddip", "--prune.mode", "dpf_server", "--prune.sparsity", "0.8",
-              "--prune.interval", "3"]
-        ref = self.out("prune_ref.h5")
-        run(LONG + pr + ["--run.progress", "false", "--run.output", ref], np_=2)
-        o = self.out("prune.h5")
-        p = self.start(o, extra=pr)
+    def stop_resume_compare(self, extra, name, np_resume, check_checkpoint):
+        """Runs LONG + extra uninterrupted at np 2 and again stopped by SIGUSR1
+        (check_checkpoint(h5 file) on its checkpoint), resumed at np_resume:
+        the two results files must be identical; returns the resumed file."""
+        ref = self.out(f"{name}_ref.h5")
+        run(LONG + extra + ["--run.progress", "false", "--run.output", ref], np_=2)
+        o = self.out(f"{name}.h5")
+        p = self.start(o, extra=extra)
         os.kill(p.pid, signal.SIGUSR1)
         code, err = self.finish(p)
         self.assertEqual(code, 3, err)
         with h5py.File(o + ".ckpt") as f:
-            self.assertIn("mask", f.attrs["state"].split(";"))
-            self.assertLess(f["/mask"][:].mean(), 0.9)
-        run(LONG + pr + ["--run.progress", "false", "--run.output", o, "--resume"], np_=3)
+            check_checkpoint(f)
+        run(LONG + extra + ["--run.progress", "false", "--run.output", o, "--resume"], np_=np_resume)
         d = h5diff(ref, o)
         self.assertEqual(d.returncode, 0, d.stdout + d.stderr)
+        return o
+
+    def test_pruning_mask_resumes_at_another_rank_count(self):
+        pr = ["--prune.method", "feddip", "--prune.mode", "dpf_server", "--prune.sparsity", "0.8",
+              "--prune.interval", "3"]
+
+        def mask_saved(f):
+            self.assertIn("mask", f.attrs["state"].split(";"))
+            self.assertLess(f["/mask"][:].mean(), 0.9)
+        self.stop_resume_compare(pr, "prune", 3, mask_saved)
 
     def test_zo_under_an_ntk_mask_resumes_at_another_rank_count(self):
         zo = ["--client.trainer", "zo", "--zo.directions", "4",  # LONG: fedadam, as BAFFLE
               "--prune.method", "ntk", "--prune.sparsity", "0.8", "--prune.ntk_iterations", "2"]
-        ref = self.out("zo_ref.h5")
-        run(LONG + zo + ["--run.progress", "false", "--run.output", ref], np_=2)
-        o = self.out("zo.h5")
-        p = self.start(o, extra=zo)
-        os.kill(p.pid, signal.SIGUSR1)
-        code, err = self.finish(p)
-        self.assertEqual(code, 3, err)
-        with h5py.File(o + ".ckpt") as f:
-            self.assertIn("mask", f.attrs["state"].split(";"))
-        run(LONG + zo + ["--run.progress", "false", "--run.output", o, "--resume"], np_=3)
-        d = h5diff(ref, o)
-        self.assertEqual(d.returncode, 0, d.stdout + d.stderr)
+        o = self.stop_resume_compare(zo, "zo", 3, lambda f: self.assertIn("mask", f.attrs["state"].split(";")))
         with h5py.File(o) as f:
             self.assertEqual(f["/ntk/trace"].shape, (2,))  # the phase ran once, before round 0
 
