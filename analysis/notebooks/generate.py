@@ -621,7 +621,7 @@ def zo_tradeoff():
            """),
         code('''
             fig, ax = plt.subplots(figsize=(9, 5.2))
-            # marker: the mask (backprop: a square); colour: the density; runs of one memory side by side
+            # marker: the mask (backprop: a square); colour: the density; hollow: IID; runs of one memory side by side
             markers = {"dense": "o", "ntk (noise)": "*", "ntk (data)": "P", "random": "X", "magnitude": "D"}
             densities = sorted(summary["density"].unique())
             shade = {d: plt.cm.viridis(0.15 + 0.7 * i / max(1, len(densities) - 1)) for i, d in enumerate(densities)}
@@ -633,6 +633,7 @@ def zo_tradeoff():
                 ax.errorbar([x], [100 * r.accuracy_mean], yerr=[100 * np.nan_to_num(r.accuracy_std)],
                             fmt="s" if backprop else markers.get(r["mask"], "o"), ms=9 if r["mask"] == "ntk (noise)" else 7,
                             capsize=3, color="k" if backprop else shade[r.density],
+                            mfc="none" if r.partition == "iid" else None,  # IID: hollow
                             label=f"{r.label}, {r.partition} (n={r.seeds})")
             ax.set_xscale("log")
             ax.set_xlabel("client peak memory (KiB, median over trained clients, modelled)")
