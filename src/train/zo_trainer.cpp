@@ -11,6 +11,7 @@
 #endif
 
 #include "fedhpc/core/error.hpp"
+#include "fedhpc/core/timer.hpp"
 #include "fedhpc/model/loss.hpp"
 
 namespace fedhpc::train {
@@ -207,7 +208,9 @@ LocalResult ZoTrainer::train(const data::ExampleView& data, Rng& rng) {
   if (!local_) {
     // One estimate at the round's model over all the client's examples.
     const std::uint64_t seed = seed_ = rng.next();
+    const Stopwatch passes;
     differences(seed, data.x, data.y, data.n, res);
+    pass_seconds_ += passes.seconds();  // the client's part; expanding below is the server's
     res.steps = 1;
     for (const double v : d_) res.diverged = res.diverged || !std::isfinite(v);
     expand(seed, 1.0f, after_);  // g, clipped, as the step -lr g

@@ -114,6 +114,9 @@ class ZoTrainer final : public LocalTrainer {
   std::int64_t downlink_bytes() const override { return store_->downlink_bytes(); }
   /// zo: what the last client sent: its direction seed and K differences.
   std::uint64_t seed() const noexcept { return seed_; }
+  /// zo: seconds spent in the clients' forward passes so far (not in
+  /// expanding their estimates, which is the server's work).
+  double pass_seconds() const noexcept { return pass_seconds_; }
   std::span<const double> sent() const noexcept { return d_; }
 
  private:
@@ -140,6 +143,7 @@ class ZoTrainer final : public LocalTrainer {
   std::vector<std::int32_t> batch_y_, order_;
   std::int64_t bytes_ = 0;
   std::uint64_t seed_ = 0;
+  double pass_seconds_ = 0.0;
 };
 
 }  // namespace fedhpc::train
