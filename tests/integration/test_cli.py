@@ -1,5 +1,6 @@
 """Integration tests: the real fedhpc binary on tiny configs, real MPI ranks,
 real parallel HDF5 files (read back with h5py and compared with h5diff)."""
+import glob
 import gzip
 import os
 import re
@@ -607,24 +608,27 @@ class Checkpoint(Tmp):
         its directory (strace of the real run)."""
         o = self.out("durable.h5")
         log = self.out("strace.log")
-        cmd = ["strace", "-f", "-qq", "-e", "trace=openat,fsync,rename,renameat,renameat2", "-o", log,
+        # -ff: one trace file per thread (log.TID), so no call is split across lines by another thread's.
+        cmd = ["strace", "-ff", "-qq", "-e", "trace=openat,fsync,rename,renameat,renameat2", "-o", log,
                MPIEXEC, "-np", "1", "--bind-to", "none", BIN] + TINY + \
               ["--run.checkpoint_every", "1", "--run.output", o]
         p = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
         self.assertEqual(p.returncode, 0, p.stderr)
         opened, renames, events = {}, [], []  # (pid, fd) -> path; per pid: fsync paths and renames in order
-        pat_open = re.compile(r'^(\d+) openat\(AT_FDCWD, "([^"]+)", ([^)]*)\) = (\d+)')
-        pat_sync = re.compile(r"^(\d+) fsync\((\d+)\)\s+= 0")
-        pat_ren = re.compile(r'^(\d+) rename(?:at2?)?\((?:AT_FDCWD, )?"([^"]+)", (?:AT_FDCWD, )?"([^"]+)"')
-        with open(log) as f:
-            for line in f:
-                if m := pat_open.match(line):
-                    opened[(m[1], m[4])] = m[2]
-                elif m := pat_sync.match(line):
-                    events.append((m[1], "sync", opened.get((m[1], m[2]), "?")))
-                elif m := pat_ren.match(line):
-                    events.append((m[1], "rename", (m[2], m[3])))
-                    renames.append((m[2], m[3]))
+        pat_open = re.compile(r'^openat\(AT_FDCWD, "([^"]+)", ([^)]*)\) = (\d+)')
+        pat_sync = re.compile(r"^fsync\((\d+)\)\s+= 0")
+        pat_ren = re.compile(r'^rename(?:at2?)?\((?:AT_FDCWD, )?"([^"]+)", (?:AT_FDCWD, )?"([^"]+)"')
+        for path in sorted(glob.glob(log + ".*")):
+            tid = path.rsplit(".", 1)[1]  # fds are per process; the calls below are one thread's
+            with open(path) as f:
+                for line in f:
+                    if m := pat_open.match(line):
+                        opened[(tid, m[3])] = m[1]
+                    elif m := pat_sync.match(line):
+                        events.append((tid, "sync", opened.get((tid, m[1]), "?")))
+                    elif m := pat_ren.match(line):
+                        events.append((tid, "rename", (m[1], m[2])))
+                        renames.append((m[1], m[2]))
         targets = {os.path.basename(t) for _, t in renames}
         self.assertEqual(targets, {"durable.h5", "durable.h5.ckpt", "durable.h5.ckpt.results"})
         for i, (pid, kind, what) in enumerate(events):
