@@ -12,13 +12,13 @@ InjectedFault injected_fault() {
   if (v == nullptr || *v == '\0') return {};
   const std::string s(v);
   const auto colon = s.find(':');
-  const auto number = [&](const std::string& t) {
-    if (t.empty() || t.find_first_not_of("0123456789") != std::string::npos || t.size() > 9)
-      throw ConfigError("FEDHPC_FAULT", "expected RANK:ROUND (two non-negative integers), got '" + s + "'");
-    return std::stoi(t);
+  const auto is_number = [](const std::string& t) {
+    return !t.empty() && t.size() <= 9 && t.find_first_not_of("0123456789") == std::string::npos;
   };
-  if (colon == std::string::npos) number("");
-  return {number(s.substr(0, colon)), number(s.substr(colon + 1))};
+  const std::string rank = s.substr(0, colon), round = colon == std::string::npos ? "" : s.substr(colon + 1);
+  if (!is_number(rank) || !is_number(round))
+    throw ConfigError("FEDHPC_FAULT", "expected RANK:ROUND (two non-negative integers), got '" + s + "'");
+  return {std::stoi(rank), std::stoi(round)};
 }
 
 }  // namespace fedhpc

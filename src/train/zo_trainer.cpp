@@ -100,18 +100,10 @@ std::span<const float> PerturbedSource::acquire_range(std::size_t i, std::size_t
     k += static_cast<std::size_t>(std::popcount(static_cast<unsigned>(m)));
   }
 #endif
-  if (perturb_) {
-    for (std::size_t j = j0; j < count; ++j) {
-      const float next = k < kept ? v[k] : 0.0f;
-      out[j] = on[j] != 0 ? next + s * out[j] : 0.0f;
-      k += on[j];
-    }
-  } else {
-    for (std::size_t j = j0; j < count; ++j) {
-      const float next = k < kept ? v[k] : 0.0f;
-      out[j] = on[j] != 0 ? next : 0.0f;
-      k += on[j];
-    }
+  for (std::size_t j = j0; j < count; ++j) {
+    const float next = k < kept ? v[k] : 0.0f;
+    out[j] = on[j] != 0 ? (perturb_ ? next + s * out[j] : next) : 0.0f;
+    k += on[j];
   }
   return std::span<const float>(out, count);
 }
@@ -155,9 +147,8 @@ double ZoTrainer::mean_loss(model::ParamSource& params, const float* x, const st
 
 void ZoTrainer::differences(std::uint64_t seed, const float* x, const std::int32_t* y, std::int64_t n,
                             LocalResult& res) {
-  // zo under a mask reads its sparse copy; fedzo (and dense zo) the store.
   PerturbedSource& perturbed = perturbed_;
-  if (!local_ && !store_->active().empty()) {
+  if (reads_packed()) {
     perturbed.pack(store_->source(), store_->active());
   } else {
     perturbed.bind(store_->source(), store_->active());
@@ -264,9 +255,8 @@ MemoryBreakdown ZoTrainer::peak_memory(std::int64_t num_samples) const {
   for (const auto& v : net_->layout().vars())
     if (v.kind != model::VarKind::kDenseWeight) whole = std::max(whole, v.size);
   const std::size_t copy = std::max(whole, std::min(zo_tile(examples_per_pass()), net_->layout().max_var_size()));
-  // zo under a mask reads its packed copy, decoded and perturbed in the same buffer.
-  const bool packed = !local_ && !store_->active().empty();
-  mem.decoded = (packed ? 0 : store_->transient_bytes()) + 4ull * (copy + kZoBlock);
+  // A packed copy is decoded and perturbed in that same buffer.
+  mem.decoded = (reads_packed() ? 0 : store_->transient_bytes()) + 4ull * (copy + kZoBlock);
   // Inference: one layer's input and output at a time, the batch input, the logits.
   mem.activations = b * (2ull * net_->max_layer_bytes() + 4ull * net_->input_size() + 4ull * net_->num_classes()) +
                     net_->workspace_bytes();

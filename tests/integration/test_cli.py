@@ -138,6 +138,10 @@ class Output(Tmp):
             cfg = f.attrs["config"]
             cfg = cfg.decode() if isinstance(cfg, bytes) else cfg
             self.assertIn("[server]\nrounds = 3", cfg)
+            # The binary's target and the extensions its code uses (checked at start-up).
+            e = f["/execution"].attrs
+            self.assertEqual(e["build_arch"], "native")  # the ci and release presets
+            self.assertIn("sse4.2", e["isa"].split(","))
             r = f["/rounds"]
             np.testing.assert_array_equal(r["round"][:], [0, 1, 2])
             acc = r["test_accuracy"][:]
@@ -986,7 +990,9 @@ class ZeroOrder(Tmp):
         for n in (1, 2, 4):
             o = self.out(f"zo{n}.h5")
             run(self.BASE + ["--client.trainer", "zo", "--zo.directions", "8", "--prune.method", "ntk",
-                             "--prune.sparsity", "0.8", "--prune.ntk_iterations", "2", "--run.output", o], np_=n)
+                             "--prune.sparsity", "0.8", "--prune.ntk_iterations", "2",
+                             "--zo.batch", "300",  # above the evaluation batch: the network is reserved for it
+                             "--run.output", o], np_=n)
             outs.append(o)
         for o in outs[1:]:
             d = h5diff(outs[0], o)

@@ -169,6 +169,7 @@ TEST(ZoTrainer, ServerRegeneratesTheEstimateFromSeedAndDifferences) {
   trainer.begin_round(0, w);
   Rng rng(4, Purpose::kShuffle, 0, 3);
   trainer.train({c.x.data(), c.y.data(), 20}, rng);
+  EXPECT_GT(trainer.pass_seconds(), 0.0);  // the client's forward passes were timed
   ASSERT_EQ(trainer.sent().size(), static_cast<std::size_t>(K));
   // The server's side: directions from the seed, variable by variable.
   std::vector<float> g(w.size(), 0.0f);

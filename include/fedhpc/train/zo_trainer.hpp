@@ -122,7 +122,10 @@ class ZoTrainer final : public LocalTrainer {
  private:
   /// Examples per forward pass: zo.batch, or fedzo's minibatch.
   int examples_per_pass() const noexcept { return local_ ? client_.batch_size : zo_.batch; }
-  /// Mean loss over rows (in batches of client.batch_size) at `params`; adds to res.
+  /// zo under a mask reads a packed copy of the round's model (kept values
+  /// only); fedzo, which updates its parameters, and dense zo read the store.
+  bool reads_packed() const { return !local_ && !store_->active().empty(); }
+  /// Mean loss over rows (examples_per_pass() at a time) at `params`.
   double mean_loss(model::ParamSource& params, const float* x, const std::int32_t* y, std::int64_t n);
   /// The K differences at the store's current parameters on rows [x, y, n).
   void differences(std::uint64_t seed, const float* x, const std::int32_t* y, std::int64_t n, LocalResult& res);
