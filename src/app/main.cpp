@@ -11,6 +11,7 @@
 #include "fedhpc/config/options.hpp"
 #include "fedhpc/core/error.hpp"
 #include "fedhpc/core/isa.hpp"
+#include "fedhpc/core/memory_limits.hpp"
 #include "fedhpc/core/stop_signal.hpp"
 #include "fedhpc/io/output_path.hpp"
 #include "fedhpc/sim/simulation.hpp"
@@ -58,6 +59,9 @@ int main(int argc, char** argv) {
   } catch (const ConfigError& e) {
     code = kExitUsage;
     message = e.what();
+  } catch (const std::bad_alloc&) {
+    code = kExitRuntime;
+    message = out_of_memory_message("during set-up");
   } catch (const std::exception& e) {
     code = kExitRuntime;
     message = e.what();
@@ -103,7 +107,7 @@ int main(int argc, char** argv) {
     return kExitRuntime;
   } catch (const std::exception& e) {
     // Possibly this rank only: the others may wait in a collective, so abort.
-    report(world, e.what());
+    report(world, dynamic_cast<const std::bad_alloc*>(&e) ? out_of_memory_message("during the run") : e.what());
     std::error_code ec;
     std::filesystem::remove(args.config.run.output + ".part", ec);
     if (world.size() > 1) world.abort(kExitRuntime);

@@ -147,6 +147,9 @@ const std::vector<Option>& option_table() {
       {"run.checkpoint_every", "0",
        "checkpoint every k rounds (0: only on SIGTERM/SIGUSR1, which stop the run with exit code 3)",
        [](RunConfig& c, S k, S v) { c.run.checkpoint_every = parse_int(k, v, 0, kMaxInt); }},
+      {"run.memory_check", "true",
+       "refuse a run whose estimated memory exceeds what its node (or ulimit -v) leaves, exit 2",
+       [](RunConfig& c, S k, S v) { c.run.memory_check = parse_bool(k, v); }},
       // [data]
       {"data.source", "fashion_mnist", "fashion_mnist | hdf5 | synthetic",
        [](RunConfig& c, S k, S v) {
@@ -483,7 +486,7 @@ const std::vector<Option>& option_table() {
 /// Keys that say where and how output is written, not what is computed.
 bool is_execution_key(const std::string& key) {
   return key == "run.output" || key == "run.overwrite" || key == "run.progress" ||
-         key == "run.checkpoint" || key == "run.checkpoint_every";
+         key == "run.checkpoint" || key == "run.checkpoint_every" || key == "run.memory_check";
 }
 
 po::options_description describe() {
@@ -534,7 +537,13 @@ ParsedArgs parse_args(int argc, const char* const* argv) {
 
   po::variables_map vm;
   try {
-    po::store(po::command_line_parser(argc, argv).options(all).run(), vm);
+    // Bare words (say, an INI file without --config) are collected to be refused below.
+    po::options_description words;
+    words.add_options()("positional", po::value<std::vector<std::string>>(), "");
+    po::options_description parse;
+    parse.add(all).add(words);
+    po::store(po::command_line_parser(argc, argv).options(parse).positional(
+                  po::positional_options_description().add("positional", -1)).run(), vm);
   } catch (const po::unknown_option& e) {
     std::string name = e.get_option_name();
     while (!name.empty() && name.front() == '-') name.erase(0, 1);
@@ -542,6 +551,10 @@ ParsedArgs parse_args(int argc, const char* const* argv) {
   } catch (const po::error& e) {
     throw ConfigError("", std::string("command line: ") + e.what());
   }
+  if (vm.count("positional"))
+    throw ConfigError("", "unexpected argument '" + vm["positional"].as<std::vector<std::string>>().front() +
+                              "': options are --section.key value, and an experiment file is passed as "
+                              "--config FILE");
   if (vm.count("help")) {
     out.help = true;
     return out;

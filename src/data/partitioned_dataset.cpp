@@ -34,6 +34,15 @@ void PartitionedDataset::label_histogram(int client, std::span<std::int64_t> out
     ++out[static_cast<std::size_t>(train_labels_[static_cast<std::size_t>(i)])];
 }
 
+std::uint64_t PartitionedDataset::materialize_bytes(std::span<const int> clients, std::int64_t test_begin,
+                                                   std::int64_t test_end) const {
+  const std::uint64_t row = static_cast<std::uint64_t>(shape_.size()) * sizeof(float) + sizeof(std::int32_t);
+  std::uint64_t rows = static_cast<std::uint64_t>(test_end - test_begin);
+  for (const int c : clients) rows += static_cast<std::uint64_t>(num_samples(c));
+  // The rows kept, plus the destination table while loading.
+  return rows * row + train_labels_.size() * sizeof(std::int64_t);
+}
+
 void PartitionedDataset::materialize(std::span<const int> clients, std::int64_t test_begin,
                                      std::int64_t test_end) {
   expects(

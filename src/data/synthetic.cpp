@@ -156,6 +156,16 @@ void SyntheticDataset::materialize(std::span<const int> clients, std::int64_t te
   cached_client_ = -1;  // model_ was overwritten
 }
 
+std::uint64_t SyntheticDataset::materialize_bytes(std::span<const int> clients, std::int64_t test_begin,
+                                                 std::int64_t test_end) const {
+  // The test rows, and later one buffer as large as the largest client.
+  constexpr std::uint64_t row = kF * sizeof(float) + sizeof(std::int32_t);
+  std::int64_t largest = 0;
+  for (const int c : clients) largest = std::max(largest, num_samples(c));
+  const auto test_rows = static_cast<std::uint64_t>(test_end - test_begin);
+  return test_rows * (row + sizeof(std::pair<int, std::int64_t>)) + static_cast<std::uint64_t>(largest) * row;
+}
+
 ExampleView SyntheticDataset::examples(int client) {
   expects(client >= 0 && client < num_clients_, "examples: client out of range");
   if (client != cached_client_) {

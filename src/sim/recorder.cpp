@@ -60,6 +60,8 @@ Recorder::Recorder(const comm::Communicator& comm, const std::string& path, cons
   file_.set_attribute("/execution", "build_arch", std::string(kBuildArch));  // -DFEDHPC_ARCH
   file_.set_attribute("/execution", "isa", build_isa());  // the extensions the build's code uses
   file_.set_attribute("/execution", "config", meta.execution_ini);
+  file_.set_attribute("/execution", "memory_estimate_bytes", meta.memory_estimate_bytes);
+  file_.set_attribute("/execution", "memory_estimate", meta.memory_estimate);
 
   const std::size_t k = static_cast<std::size_t>(meta.clients_per_round);
   series<double>("/execution/wall_seconds", Axis::kRound, 0, 1);

@@ -10,9 +10,11 @@
 #include <limits>
 #include <sstream>
 #include <stdexcept>
+#include <tuple>
 
 #include "fedhpc/comm/collectives.hpp"
 #include "fedhpc/core/error.hpp"
+#include "fedhpc/core/memory_limits.hpp"
 #include "fedhpc/core/process_memory.hpp"
 #include "fedhpc/core/stop_signal.hpp"
 #include "fedhpc/core/timer.hpp"
@@ -21,6 +23,7 @@
 #include "fedhpc/posttrain/posttrain.hpp"
 #include "fedhpc/posttrain/codebook.hpp"
 #include "fedhpc/prune/pruning.hpp"
+#include "fedhpc/sim/rank_memory.hpp"
 #include "fedhpc/sim/server_feedback.hpp"
 
 namespace fedhpc::sim {
@@ -85,18 +88,6 @@ std::vector<float> read_input_model(const std::string& path, const std::string& 
   return {params.end() - static_cast<std::ptrdiff_t>(P), params.end()};
 }
 
-std::string human_bytes(double b) {
-  const char* units[] = {"B", "KB", "MB", "GB", "TB"};
-  int u = 0;
-  while (b >= 1000.0 && u < 4) {
-    b /= 1000.0;
-    ++u;
-  }
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%.1f %s", b, units[u]);
-  return buf;
-}
-
 std::string human_seconds(double s) {
   char buf[32];
   if (s < 60) std::snprintf(buf, sizeof buf, "%.1fs", s);
@@ -140,7 +131,14 @@ Simulation::Simulation(const RunConfig& cfg, std::string effective_ini,
 
   shard_ = std::make_unique<ClientShard>(*data_, cfg_, comm);
   const auto [t0, t1] = test_rows(data_->test_size(), comm.rank(), comm.size());
-  data_->materialize(shard_->own(), t0, t1);
+  uplink_ = make_uplink(cfg_, P, shard_->own());  // residual slots are filled lazily
+  // Before the large allocations: refuse a run its nodes cannot hold.
+  const RankMemory need = estimate_rank_memory(cfg_, *data_, shard_->own(), t0, t1, P,
+                                               uplink_->device_state_bytes(), train_rounds_);
+  if (cfg_.run.memory_check) check_memory_fits(need, comm);
+  std::tie(memory_estimate_bytes_, memory_estimate_) = largest_estimate(need, comm);
+  allocating(need.terms.front().what, need.terms.front().bytes,
+             [&] { data_->materialize(shard_->own(), t0, t1); });
   evaluator_ = std::make_unique<Evaluator>(comm, *net_, data_->test_examples(), data_->test_size());
 
   model_.resize(P);
@@ -153,8 +151,7 @@ Simulation::Simulation(const RunConfig& cfg, std::string effective_ini,
                                                         cfg_.posttrain.validation_clients);
   delta_.resize(P);
 
-  // The seams of this run (docs/design.md): chosen here, once.
-  uplink_ = make_uplink(cfg_, P, shard_->own());
+  // The seams of this run (docs/design.md): chosen here, once (the uplink above).
   if (server_feedback(cfg_.uplink)) {
     compress::UpdateCodecSpec spec = cfg_.uplink.codec;
     spec.unbiased = false;  // contractive, as under client error feedback
@@ -362,6 +359,8 @@ Simulation::Outcome Simulation::run() {
   meta.clients_per_round = c.clients_per_round();
   meta.rounds = total_rounds_;
   meta.model_layout = describe_layout(net_->layout());
+  meta.memory_estimate_bytes = static_cast<std::int64_t>(memory_estimate_bytes_);
+  meta.memory_estimate = memory_estimate_;
   if (!resume_) {
     // Phases before the rounds, then the stages' view of the initial model;
     // before the results file exists, so an error leaves nothing behind.
@@ -487,8 +486,8 @@ void Simulation::print_progress(const RoundRecord& r) const {
   std::printf("round %*lld/%d  %s  train %6.4f  clients %lld/%lld  up %s  down %s  elapsed %s  eta %s\n",
               static_cast<int>(std::to_string(total).size()), static_cast<long long>(r.round + 1),
               total, acc, r.train_loss, static_cast<long long>(r.clients_completed),
-              static_cast<long long>(r.clients_sampled), human_bytes(static_cast<double>(r.bytes_up)).c_str(),
-              human_bytes(static_cast<double>(r.bytes_down)).c_str(), human_seconds(r.wall_seconds).c_str(),
+              static_cast<long long>(r.clients_sampled), format_bytes(static_cast<double>(r.bytes_up)).c_str(),
+              format_bytes(static_cast<double>(r.bytes_down)).c_str(), human_seconds(r.wall_seconds).c_str(),
               human_seconds(eta).c_str());
   std::fflush(stdout);
 }

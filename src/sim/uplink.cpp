@@ -1,6 +1,7 @@
 #include "fedhpc/sim/uplink.hpp"
 
 #include "fedhpc/core/error.hpp"
+#include "fedhpc/core/memory_limits.hpp"
 #include "fedhpc/core/rng.hpp"
 
 namespace fedhpc::sim {
@@ -117,7 +118,14 @@ Sent ClientFeedbackUplink::send(int round, int client, std::int64_t weight, cons
   const std::span<const float> delivered = s.contribution.values;
   for (std::size_t j = 0; j < u_.size(); ++j) u_[j] -= delivered[j];
   Rng rr(seed_, Purpose::kResidual, static_cast<std::uint64_t>(round), static_cast<std::uint64_t>(client));
-  store_.store(slot, u_, rr);
+  try {
+    store_.store(slot, u_, rr);
+  } catch (const std::bad_alloc&) {
+    throw_out_of_memory("the error-feedback residual of client " + std::to_string(client) + " (this rank holds " +
+                            std::to_string(store_.stored_slots()) + " residuals, " +
+                            format_bytes(static_cast<double>(store_.total_bytes())) + ")",
+                        device_bytes_);
+  }
   return s;
 }
 

@@ -306,6 +306,11 @@ class BadInput(Tmp):
             f.write("[client]\nlearning_rate = 0.1\n")
         self.expect_usage_error(["--config", ini], "client.learning_rate")
 
+    def test_bare_word(self):
+        # An experiment file without --config used to be ignored (the defaults ran).
+        line = self.expect_usage_error(TINY + ["configs/default.ini"], "'configs/default.ini'")
+        self.assertIn("--config FILE", line)
+
     def test_out_of_range(self):
         line = self.expect_usage_error(TINY + ["--client.lr", "-0.1"], "client.lr")
         self.assertIn("out of range", line)
@@ -372,6 +377,111 @@ class BadInput(Tmp):
         self.assertEqual(p.returncode, 2)
         self.assertEqual(len(p.stderr.strip().splitlines()), 1, p.stderr)
         self.assertIn("model.arch", p.stderr)
+
+
+# Residuals that dominate a rank's memory: an MLP of 3.6 M parameters (fp32
+# residual 14.3 MB per client), 300 Fashion-MNIST clients all sampled in round 1
+# under top-1 % with client error feedback: 4.3 GB of residuals by the round's end.
+BIG_RESIDUALS = ["--data.num_clients", "300", "--server.clients_per_round", "300", "--server.rounds", "1",
+                 "--model.arch", "mlp", "--model.hidden", "2000,1000", "--client.batch_size", "16",
+                 "--client.steps", "1", "--uplink.codec", "topk", "--uplink.ratio", "0.01",
+                 "--uplink.error_feedback", "client", "--uplink.residual", "fp32", "--run.progress", "false"]
+
+
+def limited(limit_bytes, args):
+    """The binary as an MPI singleton under an address-space limit (ulimit -v)."""
+    return subprocess.run(["prlimit", f"--as={limit_bytes}", BIN] + args,
+                          capture_output=True, text=True, timeout=300)
+
+
+class Memory(Tmp):
+    """The memory estimate before allocating, and allocation failures (docs/cluster.md, 'Memory')."""
+
+    def test_estimate_is_recorded_and_honest(self):
+        # Residuals dominate (2,000 stateful clients of 247 KB): the recorded
+        # estimate must cover the measured peak less the process's base.
+        o = self.out("est.h5")
+        run(["--data.source", "synthetic", "--data.num_clients", "2000", "--data.synthetic_test_size", "1000",
+             "--server.clients_per_round", "2000", "--server.rounds", "1", "--model.arch", "mlp",
+             "--model.hidden", "300,140", "--client.steps", "1", "--uplink.codec", "topk", "--uplink.ratio", "0.01",
+             "--uplink.error_feedback", "client", "--uplink.residual", "fp32", "--run.progress", "false",
+             "--run.output", o], np_=2)
+        with h5py.File(o) as f:
+            est = int(f["/execution"].attrs["memory_estimate_bytes"])
+            terms = f["/execution"].attrs["memory_estimate"]
+            terms = terms.decode() if isinstance(terms, bytes) else terms
+            peak = int(f["/execution/peak_rss_bytes"][-1])  # summed over the 2 ranks
+        self.assertIn("error-feedback residuals of the", terms)
+        residuals = 2000 * (61850 * 4 + 16) / 2  # per rank, at least
+        self.assertGreater(est, residuals)
+        self.assertLess(est, 1.3 * residuals)
+        # Both ranks together: the estimates plus at most 200 MB of base each.
+        self.assertGreater(peak, 1.6 * residuals)
+        self.assertLess(peak, 2 * est + 2 * 200e6, terms)
+
+    def test_refused_under_address_space_limit(self):
+        before = sorted(os.listdir(self.dir))
+        p = limited(1_500_000_000, BIG_RESIDUALS + ["--run.output", self.out("never.h5")])
+        self.assertEqual(p.returncode, 2, p.stdout + p.stderr)
+        ours = [l for l in p.stderr.splitlines() if "fedhpc:" in l]
+        self.assertEqual(len(ours), 1, p.stderr)
+        for needle in ("run.memory_check", "address-space limit", "error-feedback residuals of the 300",
+                       "uplink.residual"):
+            self.assertIn(needle, ours[0])
+        self.assertEqual(sorted(os.listdir(self.dir)), before, "no output may be left behind")
+
+    def test_refused_under_node_cgroup_limit(self):
+        # A memory cgroup, as Slurm's --mem makes one: the 2 ranks of this node together.
+        group = None
+        for root, limit in (("/sys/fs/cgroup/memory", "memory.limit_in_bytes"), ("/sys/fs/cgroup", "memory.max")):
+            if os.access(os.path.join(root, limit), os.F_OK) or os.access(os.path.join(root, "cgroup.procs"), os.W_OK):
+                cand = os.path.join(root, f"fedhpc_test_{os.getpid()}")
+                try:
+                    os.mkdir(cand)
+                    with open(os.path.join(cand, limit), "w") as f:
+                        f.write(str(1_500_000_000))
+                    group = cand
+                    break
+                except OSError:
+                    if os.path.isdir(cand):
+                        os.rmdir(cand)
+        if group is None:
+            self.skipTest("no writable memory cgroup (needs root and cgroup v1 memory or v2 with +memory)")
+        try:
+            def enter():
+                with open(os.path.join(group, "cgroup.procs"), "w") as f:
+                    f.write(str(os.getpid()))
+            before = sorted(os.listdir(self.dir))
+            cmd = [MPIEXEC, "-np", "2", "--bind-to", "none", BIN] + BIG_RESIDUALS + [
+                "--run.output", self.out("never.h5")]
+            p = subprocess.run(cmd, capture_output=True, text=True, timeout=300, preexec_fn=enter)
+            self.assertEqual(p.returncode, 2, p.stdout + p.stderr)
+            ours = [l for l in p.stderr.splitlines() if "fedhpc:" in l]
+            self.assertEqual(len(ours), 1, p.stderr)
+            for needle in ("run.memory_check", "the 2 rank(s) on this node", "the memory cgroup " + group,
+                           "error-feedback residuals of the", "uplink.residual"):
+                self.assertIn(needle, ours[0])
+            self.assertEqual(sorted(os.listdir(self.dir)), before, "no output may be left behind")
+        finally:
+            for _ in range(50):  # the cgroup empties once its processes are reaped
+                try:
+                    os.rmdir(group)
+                    break
+                except OSError:
+                    time.sleep(0.1)
+
+    def test_allocation_failure_names_what(self):
+        # With the check off, the residuals outgrow the limit mid-round.
+        o = self.out("oom.h5")
+        p = limited(1_500_000_000, BIG_RESIDUALS + ["--run.output", o, "--run.memory_check", "false"])
+        self.assertEqual(p.returncode, 1, p.stdout + p.stderr)
+        ours = [l for l in p.stderr.splitlines() if "fedhpc:" in l]
+        self.assertEqual(len(ours), 1, p.stderr)
+        self.assertRegex(ours[0], r"out of memory allocating the error-feedback residual of client \d+ "
+                                  r"\(this rank holds \d+ residuals, [0-9.]+ [MG]B\) \(14\.3 MB\); "
+                                  r"this rank's resident memory is [0-9.]+ [MG]B")
+        self.assertNotIn("std::bad_alloc", p.stderr)
+        self.assertFalse(os.path.exists(o) or os.path.exists(o + ".part"), os.listdir(self.dir))
 
 
 class Datasets(Tmp):

@@ -22,6 +22,7 @@ struct RunSection {
   bool progress = true;                ///< rank 0 prints one line per round
   std::string checkpoint;              ///< checkpoint path ("" = <output>.ckpt)
   int checkpoint_every = 0;            ///< checkpoint every k rounds (0 = only when signalled)
+  bool memory_check = true;            ///< refuse a run whose memory estimate does not fit
 
   /// The checkpoint path in effect.
   std::string checkpoint_path() const { return checkpoint.empty() ? output + ".ckpt" : checkpoint; }

@@ -43,6 +43,12 @@ class AgreedIoError : public IoError {
   using IoError::IoError;
 };
 
+/// An allocation failed; the message names what was being allocated. Exit code 1.
+class OutOfMemoryError : public Error {
+ public:
+  using Error::Error;
+};
+
 /// An MPI call failed.
 class CommError : public Error {
  public:

@@ -50,6 +50,10 @@ class FederatedDataset {
   /// [test_begin, test_end); release everything else. Called once per run.
   virtual void materialize(std::span<const int> clients, std::int64_t test_begin,
                            std::int64_t test_end) = 0;
+  /// Bytes materialize(clients, test_begin, test_end) will allocate, at its
+  /// peak (the memory estimate before anything is allocated).
+  virtual std::uint64_t materialize_bytes(std::span<const int> clients, std::int64_t test_begin,
+                                          std::int64_t test_end) const = 0;
   /// Training examples of a materialised client. The view stays valid until
   /// the next call of examples() (synthetic data is generated into one buffer).
   virtual ExampleView examples(int client) = 0;

@@ -24,6 +24,8 @@ class PartitionedDataset : public FederatedDataset {
   std::int64_t test_size() const override { return static_cast<std::int64_t>(test_labels_.size()); }
   void materialize(std::span<const int> clients, std::int64_t test_begin,
                    std::int64_t test_end) override;
+  std::uint64_t materialize_bytes(std::span<const int> clients, std::int64_t test_begin,
+                                  std::int64_t test_end) const override;
   ExampleView examples(int client) override;
   ExampleView test_examples() const override;
 

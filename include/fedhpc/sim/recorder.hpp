@@ -26,6 +26,8 @@ struct RunMetadata {
   std::int64_t clients_per_round = 0;
   std::int64_t rounds = 0;
   std::string model_layout;  ///< "name:shape:kind;..." of every variable
+  std::int64_t memory_estimate_bytes = 0;  ///< the largest rank's estimate (rank_memory.hpp)
+  std::string memory_estimate;             ///< that estimate's terms, one "<bytes> <what>" line each
 };
 
 /// Static per-client facts for the clients [first, first + n) of this rank's slice.
