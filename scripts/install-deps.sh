@@ -7,7 +7,7 @@ pkgs=(build-essential cmake ninja-build pkg-config git
       dataset-fashion-mnist
       python3 python3-h5py python3-numpy python3-pandas python3-matplotlib
       jupyter-nbconvert python3-ipykernel
-      slurm-wlm munge
+      slurm-wlm munge iproute2
       strace)  # tests: the fsync order of checkpoints and results (tests/integration)
 missing=()
 for p in "${pkgs[@]}"; do

@@ -17,6 +17,17 @@
 # Open MPI needs srun --mpi=pmix, so MpiDefault=pmix. No slurmdbd: finished
 # jobs go to a job-completion log, read with `sacct -c`.
 #
+# FEDHPC_SLURM_NODES=N (N >= 2) starts N nodes instead, each in its own
+# network and UTS namespace (hostname fedhpc-node<i>, address 10.213.0.<i+1>)
+# with its own slurmd, and slurmctld in a namespace of its own (10.213.0.254)
+# holding the bridge the nodes' veth pairs plug into: real TCP between nodes,
+# nothing added to the host's network (the addresses exist only inside the
+# namespaces made here, named fedhpc-<port>-{ctl,n<i>}, listed in DIR/netns).
+# Client commands must run in the controller's namespace: DIR/bin holds
+# wrappers (sbatch, srun, squeue, scontrol, scancel, sinfo, sacct) that do so
+# when called from outside the cluster's namespaces, and the export lines
+# put DIR/bin first in PATH. Needs iproute2 (ip netns) and util-linux.
+#
 # stdout: export lines for eval (also written to DIR/env); progress on stderr.
 # Exit 0 when the node is idle and accepts jobs; 77 if Slurm or munge is not
 # installed (scripts/install-deps.sh installs them); 1 on any other failure,
@@ -29,7 +40,10 @@ elapsed() { local us=$(( $(now_us) - t0 )); printf '%d.%02d' $((us / 1000000)) $
 log() { echo "slurm-up: [$(elapsed)s] $*" >&2; }
 
 missing=()
-for c in munged mungekey munge slurmctld slurmd sbatch srun squeue scontrol sinfo sacct; do
+nodes="${FEDHPC_SLURM_NODES:-1}"
+tools=(munged mungekey munge slurmctld slurmd sbatch srun squeue scontrol sinfo sacct)
+[ "$nodes" -lt 2 ] || tools+=(ip unshare)
+for c in "${tools[@]}"; do
   command -v "$c" >/dev/null 2>&1 || missing+=("$c")
 done
 if [ ${#missing[@]} -gt 0 ]; then
@@ -38,7 +52,8 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 [ "$(id -u)" -eq 0 ] || { log "must run as root (SlurmUser=root, SlurmdUser=root)"; exit 1; }
 
-node="fedhpc-node0"
+node_names=()
+for ((i = 0; i < nodes; i++)); do node_names+=("fedhpc-node$i"); done
 dir="${1:-}"
 if [ -z "$dir" ]; then
   dir="$(mktemp -d "${TMPDIR:-/tmp}/fedhpc-slurm.XXXXXX")"
@@ -48,7 +63,8 @@ fi
 dir="$(cd "$dir" && pwd)"
 chmod 700 "$dir"
 [ ! -s "$dir/pids" ] || { log "$dir/pids exists: a cluster may be running there (slurm-down.sh $dir)"; exit 1; }
-mkdir -p "$dir"/{etc,munge,state,log,run,tmp} "$dir/spool/$node"
+mkdir -p "$dir"/{etc,munge,state,log,run,tmp}
+for n in "${node_names[@]}"; do mkdir -p "$dir/spool/$n"; done
 chmod 700 "$dir/munge"
 : > "$dir/pids"
 
@@ -76,6 +92,42 @@ first_job_id=$(( port / 2 % 500 * 10000 + 1 ))
 
 cpus="${FEDHPC_SLURM_CPUS:-4}"
 host="$(hostname -s)"
+ctld_addr=127.0.0.1
+if [ "$nodes" -ge 2 ]; then
+  # The network: a bridge in the controller's namespace, one veth pair per node.
+  ns="fedhpc-$ctld_port"
+  host="fedhpc-ctl"
+  ctld_addr=10.213.0.254
+  : > "$dir/netns"
+  ip netns add "$ns-ctl" && echo "$ns-ctl" >> "$dir/netns"
+  ip -n "$ns-ctl" link set lo up
+  ip -n "$ns-ctl" link add br0 type bridge
+  ip -n "$ns-ctl" addr add "$ctld_addr/24" dev br0
+  ip -n "$ns-ctl" link set br0 up
+  for ((i = 0; i < nodes; i++)); do
+    ip netns add "$ns-n$i" && echo "$ns-n$i" >> "$dir/netns"
+    ip -n "$ns-n$i" link set lo up
+    ip -n "$ns-n$i" link add eth0 type veth peer name "p$i" netns "$ns-ctl"
+    ip -n "$ns-n$i" addr add "10.213.0.$((i + 1))/24" dev eth0
+    ip -n "$ns-n$i" link set eth0 up
+    ip -n "$ns-ctl" link set "p$i" master br0 up
+  done
+  # Client commands: into the controller's namespace unless already in one of ours.
+  mkdir -p "$dir/bin"
+  for c in sbatch srun squeue scontrol scancel sinfo sacct; do
+    real="$(command -v "$c")"
+    cat > "$dir/bin/$c" <<EOF
+#!/bin/sh
+# $c of the namespaced test cluster in $dir (tests/slurm/slurm-up.sh)
+case "\$(ip netns identify \$\$ 2>/dev/null)" in
+  $ns-*) exec $real "\$@" ;;
+  *) exec nsenter --net=/run/netns/$ns-ctl $real "\$@" ;;
+esac
+EOF
+    chmod +x "$dir/bin/$c"
+  done
+  log "network: namespaces $ns-ctl (bridge, $ctld_addr) and $ns-n0..$((nodes - 1)) (10.213.0.1-$nodes)"
+fi
 read -r _ mem_kb _ < /proc/meminfo   # first line: MemTotal
 mem_mb=$(( mem_kb / 1024 / 2 ))
 sock="$dir/munge/munge.socket"
@@ -85,7 +137,7 @@ conf="$dir/etc/slurm.conf"
 cat > "$conf" <<EOF
 # Private one-node test cluster written by tests/slurm/slurm-up.sh
 ClusterName=fedhpc-test
-SlurmctldHost=${host}(127.0.0.1)
+SlurmctldHost=${host}(${ctld_addr})
 SlurmctldPort=${ctld_port}
 SlurmdPort=${slurmd_port}
 SlurmUser=root
@@ -101,9 +153,9 @@ SlurmdSpoolDir=${dir}/spool/%n
 # shared with any other test cluster).
 TmpFS=${dir}/tmp
 SlurmctldPidFile=${dir}/run/slurmctld.pid
-SlurmdPidFile=${dir}/run/slurmd.pid
+SlurmdPidFile=${dir}/run/slurmd-%n.pid
 SlurmctldLogFile=${dir}/log/slurmctld.log
-SlurmdLogFile=${dir}/log/slurmd.log
+SlurmdLogFile=${dir}/log/slurmd-%n.log
 SlurmctldDebug=info
 SlurmdDebug=info
 PlugStackConfig=${dir}/etc/plugstack.conf
@@ -125,15 +177,22 @@ FirstJobId=${first_job_id}
 KillWait=5
 InactiveLimit=0
 MinJobAge=600
-SlurmdTimeout=30
+# A lost node is DOWN (and its jobs requeued) after SlurmdTimeout.
+SlurmdTimeout=${FEDHPC_SLURMD_TIMEOUT:-30}
 MessageTimeout=10
 # No slurmdbd: completed jobs go to a text log that 'sacct -c' reads.
 AccountingStorageType=accounting_storage/none
 JobAcctGatherType=jobacct_gather/none
 JobCompType=jobcomp/filetxt
 JobCompLoc=${dir}/log/jobcomp.txt
-NodeName=${node} NodeAddr=127.0.0.1 CPUs=${cpus} RealMemory=${mem_mb} State=UNKNOWN
-PartitionName=debug Nodes=${node} Default=YES MaxTime=INFINITE State=UP
+$(if [ "$nodes" -ge 2 ]; then
+    for ((i = 0; i < nodes; i++)); do
+      echo "NodeName=fedhpc-node$i NodeAddr=10.213.0.$((i + 1)) NodeHostname=fedhpc-node$i CPUs=${cpus} RealMemory=$((mem_mb / nodes)) State=UNKNOWN"
+    done
+  else
+    echo "NodeName=fedhpc-node0 NodeAddr=127.0.0.1 CPUs=${cpus} RealMemory=${mem_mb} State=UNKNOWN"
+  fi)
+PartitionName=debug Nodes=fedhpc-node[0-$((nodes - 1))] Default=YES MaxTime=INFINITE State=UP
 EOF
 
 declare -A pid=()
@@ -165,18 +224,37 @@ munge_ok() { munge -n -S "$sock" | unmunge -S "$sock"; }
 wait_for 10 munged munged munge_ok || { cat "$dir/log/munged.out" "$dir/log/munged.log" >&2 2>/dev/null || true; exit 1; }
 
 export SLURM_CONF="$conf"
-start slurmctld slurmctld -D -c -f "$conf"
+[ "$nodes" -lt 2 ] || export PATH="$dir/bin:$PATH"
+if [ "$nodes" -ge 2 ]; then
+  start slurmctld nsenter --net="/run/netns/$ns-ctl" unshare --uts sh -c "hostname $host && exec slurmctld -D -c -f $conf"
+else
+  start slurmctld slurmctld -D -c -f "$conf"
+fi
 ctld_ok() { scontrol ping | grep -q 'is UP'; }
 wait_for 20 slurmctld slurmctld ctld_ok || { tail -n 20 "$dir/log/slurmctld.log" "$dir/log/slurmctld.out" >&2 2>/dev/null || true; exit 1; }
 
-start slurmd slurmd -D -N "$node" -f "$conf"
-node_ok() { [ "$(sinfo -h -n "$node" -o %t)" = idle ]; }
-wait_for 20 slurmd "node $node to be idle" node_ok || { tail -n 20 "$dir/log/slurmd.log" "$dir/log/slurmd.out" >&2 2>/dev/null || true; exit 1; }
+for ((i = 0; i < nodes; i++)); do
+  n="fedhpc-node$i"
+  if [ "$nodes" -ge 2 ]; then
+    # Its own network, hostname and TmpFS (a node-local directory mounted
+    # over DIR/tmp in its own mount namespace): Open MPI and PMIx see distinct hosts.
+    mkdir -p "$dir/node-tmp/$n"
+    start "slurmd-$n" nsenter --net="/run/netns/$ns-n$i" unshare --uts --mount --propagation private \
+      sh -c "hostname $n && mount --bind $dir/node-tmp/$n $dir/tmp && exec slurmd -D -N $n -f $conf"
+  else
+    start "slurmd-$n" slurmd -D -N "$n" -f "$conf"
+  fi
+done
+for n in "${node_names[@]}"; do
+  node_ok() { [ "$(sinfo -h -n "$n" -o %t)" = idle ]; }
+  wait_for 20 "slurmd-$n" "node $n to be idle" node_ok || { tail -n 20 "$dir/log/slurmd-$n.log" "$dir/log/slurmd-$n.out" >&2 2>/dev/null || true; exit 1; }
+done
 
 {
   echo "export SLURM_CONF=$conf"
   echo "export FEDHPC_SLURM_DIR=$dir"
+  [ "$nodes" -lt 2 ] || echo "export PATH=$PATH"
 } | tee "$dir/env"
 ok=1
 log "cluster fedhpc-test up:" \
-    "node $node ($cpus CPUs), ports $ctld_port/$slurmd_port, dir $dir"
+    "node(s) ${node_names[*]} ($cpus CPUs each), ports $ctld_port/$slurmd_port, dir $dir"

@@ -2,8 +2,10 @@
 localhost (slurm-up.sh / slurm-down.sh), real sbatch, srun --mpi=pmix, job
 arrays, signals and requeue. Results are read back with h5py and h5diff.
 
-    test_slurm_jobs.py jobs      # single-node, multi-node (1 node, 2 tasks), a 2-task array
-    test_slurm_jobs.py preempt   # preemptible job: SIGUSR1 mid-run -> checkpoint, requeue, resume
+    test_slurm_jobs.py jobs       # single-node, multi-node (1 node, 2 tasks), a 2-task array
+    test_slurm_jobs.py preempt    # preemptible job: SIGUSR1 mid-run -> checkpoint, requeue, resume
+    test_slurm_jobs.py multinode  # two nodes in network namespaces: multi-node over TCP, then
+                                  # one node lost mid-run -> Slurm requeues, resume on the other
 
 Environment: FEDHPC_BIN (the binary), FEDHPC_ROOT (the repository; default:
 two levels up), FEDHPC_H5DIFF (default h5diff), FEDHPC_KEEP_TMP=1 keeps the
@@ -11,6 +13,7 @@ temporary directory (cluster logs, job logs, run directories).
 Exit codes: 0 passed, 1 failed, 77 skipped (Slurm not installed, or the
 binary has no checkpoints for `preempt`).
 """
+import json
 import os
 import re
 import shutil
@@ -28,7 +31,8 @@ ROOT = os.environ.get("FEDHPC_ROOT", os.path.dirname(os.path.dirname(HERE)))
 BIN = os.environ.get("FEDHPC_BIN", os.path.join(ROOT, "build", "fedhpc"))
 H5DIFF = os.environ.get("FEDHPC_H5DIFF", "h5diff")
 SKIP = 77
-DEADLINE = 150  # seconds for the whole test; ctest's TIMEOUT is larger, so cleanup always runs
+DEADLINE = {"jobs": 150, "preempt": 150, "multinode": 270}  # seconds per test; ctest's TIMEOUT
+# is larger, so cleanup always runs
 
 # fedhpc on tiny settings: MLP on Fashion-MNIST, 40 clients, 8 per round.
 TINY = ["--data.num_clients", "40", "--server.clients_per_round", "8", "--model.arch", "mlp",
@@ -60,7 +64,8 @@ def run(cmd, check_rc=True, **kw):
 class Cluster:
     """The private cluster and a scratch tree: work/ (submit dir), results/."""
 
-    def __init__(self):
+    def __init__(self, nodes=1):
+        self.nodes = nodes
         self.tmp = tempfile.mkdtemp(prefix="fedhpc_slurm_")
         self.dir = os.path.join(self.tmp, "cluster")
         self.work = os.path.join(self.tmp, "work")
@@ -70,6 +75,9 @@ class Cluster:
         self.up = False
         self.env = {k: v for k, v in os.environ.items() if not k.startswith("SLURM_")}
         self.env.update(FEDHPC_ROOT=ROOT, FEDHPC_BIN=BIN, FEDHPC_RESULTS=self.results)
+        if nodes > 1:
+            # A lost node is declared DOWN (and its job requeued) after 10 s of silence.
+            self.env.update(FEDHPC_SLURM_NODES=str(nodes), FEDHPC_SLURMD_TIMEOUT="10")
 
     def start(self):
         t = time.monotonic()
@@ -152,7 +160,8 @@ class Cluster:
             return f"({e})"
 
     def diagnostics(self):
-        for name in ("slurmctld.log", "slurmd.log"):
+        names = ["slurmctld.log"] + [f"slurmd-fedhpc-node{i}.log" for i in range(self.nodes)]
+        for name in names:
             print(f"--- {name} (tail)\n" + self.log_tail(os.path.join(self.dir, "log", name), 25))
         for f in sorted(os.listdir(self.work)):
             if f.endswith(".out"):
@@ -335,9 +344,114 @@ def test_preempt(c):
     say("stopped mid-run, requeued, resumed: all rounds, identical to the uninterrupted run (h5diff)")
 
 
+def netns(c, node):
+    """The network namespace of node i of a multi-node cluster (slurm-up.sh lists them in DIR/netns)."""
+    with open(os.path.join(c.dir, "netns")) as f:
+        names = f.read().split()
+    return next(n for n in names if n.endswith(f"-n{node}"))
+
+
+def veth_bytes(c, node):
+    """Bytes received + sent on node i's only link to the other nodes (eth0 in its namespace)."""
+    out = run(["ip", "-n", netns(c, node), "-s", "-j", "link", "show", "eth0"]).stdout
+    st = json.loads(out)[0]["stats64"]
+    return st["rx"]["bytes"] + st["tx"]["bytes"]
+
+
+def wait_for_round(log, at_least, limit):
+    """Waits until the job log reports round >= at_least; returns that round."""
+    end = time.monotonic() + limit
+    while True:
+        text = open(log, errors="replace").read() if os.path.exists(log) else ""
+        m = re.findall(r"^round +(\d+)/", text, re.M)
+        if m and int(m[-1]) >= at_least:
+            return int(m[-1])
+        check("run complete" not in text, f"the run in {log} ended before round {at_least}")
+        check(time.monotonic() < end, f"no 'round {at_least}/' in {log} after {limit}s:\n{text}")
+        time.sleep(0.1)
+
+
+def test_multinode(c):
+    jobs = os.path.join(ROOT, "jobs")
+    cfg = os.path.join(ROOT, "configs", "default.ini")
+    # 1. multi-node.sbatch on both nodes (one rank each): Open MPI over TCP
+    # between the namespaces, results identical to 2 ranks on one node.
+    args = [cfg, *TINY, "--server.rounds", "3"]
+    before = [veth_bytes(c, i) for i in range(2)]
+    multi = c.sbatch("--nodes=2", "--ntasks-per-node=1", "--time=5", f"{jobs}/multi-node.sbatch", *args)
+    single = c.sbatch("--nodes=1", "--ntasks=2", "--time=5", f"{jobs}/single-node.sbatch", *args)
+    say(f"submitted multi-node {multi} (2 nodes x 1 rank) and single-node {single} (1 node x 2 ranks)")
+    c.wait([multi, single], 90)
+    traffic = [veth_bytes(c, i) - b for i, b in enumerate(before)]
+    r = c.jobs(multi)[0]
+    check(r.get("JobState") == "COMPLETED" and r.get("NodeList") == "fedhpc-node[0-1]",
+          f"multi-node job {multi}: {r.get('JobState')} on {r.get('NodeList')}")
+    a = check_run_dir(os.path.join(c.results, f"fedhpc-multi_{multi}"), 3, 2)
+    b = check_run_dir(os.path.join(c.results, f"fedhpc-single_{single}"), 3, 2)
+    h5diff(a, b)
+    # Each round moves the model (25,818 floats) between the ranks and back: >= 3 x 2 x 100 KB.
+    check(min(traffic) > 600_000, f"bytes on the nodes' links during the jobs: {traffic} (no TCP between nodes?)")
+    say(f"multi-node over TCP: {traffic[0] / 1e6:.1f} MB / {traffic[1] / 1e6:.1f} MB on node0/node1's link;"
+        " identical to the one-node run (h5diff)")
+
+    # 2. A node lost mid-run: the preemptible script with checkpoints every 2
+    # rounds on both nodes; all of node1's processes (slurmd, slurmstepd, its
+    # rank) are killed. Slurm declares the node down, ends the job and requeues
+    # it; it resumes on node0 and ends identical to an uninterrupted run.
+    rounds = 12
+    args = [cfg, "--data.num_clients", "40", "--server.clients_per_round", "8", "--client.batch_size", "16",
+            "--run.eval_every", "4", "--server.rounds", str(rounds)]
+    env = dict(c.env, FEDHPC_CHECKPOINT_EVERY="2")
+    pre = run(["sbatch", "--parsable", "--nodes=1-2", "--ntasks=2", "--spread-job", "--time=30",
+               f"{jobs}/preemptible.sbatch", *args], env=env, cwd=c.work).stdout.strip()
+    # The uninterrupted reference, meanwhile, on the node that stays.
+    ref = c.sbatch("--nodelist=fedhpc-node0", "--ntasks=2", "--time=5", f"{jobs}/single-node.sbatch", *args)
+    say(f"submitted preemptible {pre} (--nodes=1-2 --ntasks=2 --spread-job, LeNet-5, {rounds} rounds)"
+        f" and its reference {ref} on node0")
+    log = os.path.join(c.work, f"fedhpc-preemptible_{pre}.out")
+    at = wait_for_round(log, 4, 90)
+    r = c.jobs(pre)[0]
+    check(r.get("NodeList") == "fedhpc-node[0-1]", f"job {pre} runs on {r.get('NodeList')}, not on both nodes")
+    victims = run(["ip", "netns", "pids", netns(c, 1)]).stdout.split()
+    names = sorted({open(f"/proc/{p}/comm").read().strip() for p in victims if os.path.exists(f"/proc/{p}")})
+    run(["kill", "-KILL", *victims])
+    t_kill = time.monotonic()
+    say(f"round {at}/{rounds} reported: killed node1 ({len(victims)} processes: {', '.join(names)})")
+    end = t_kill + 90
+    while True:
+        r = c.jobs(pre)[0]
+        if int(r.get("Restarts", "0")) >= 1:
+            break
+        check(r.get("JobState") not in ("COMPLETED", "FAILED", "CANCELLED", "TIMEOUT", "NODE_FAIL"),
+              f"job {pre} ended as {r.get('JobState')} without a requeue:\n{c.log_tail(log)}")
+        check(time.monotonic() < end, f"job {pre} not requeued 90s after the node died:\n{c.log_tail(log)}")
+        time.sleep(0.25)
+    t_requeue = time.monotonic() - t_kill
+    state = c.slurm("sinfo", "-h", "-n", "fedhpc-node1", "-o", "%t").stdout.strip()
+    check(state.startswith("down"), f"node1 is '{state}' after it died, expected down")
+    say(f"Slurm declared node1 {state} and requeued job {pre} {t_requeue:.1f}s after the kill")
+    c.wait([pre], 120)
+    r = c.jobs(pre)[0]
+    check(r.get("JobState") == "COMPLETED" and r.get("Restarts") == "1" and r.get("NodeList") == "fedhpc-node0",
+          f"job {pre}: {r.get('JobState')} restarts {r.get('Restarts')} on {r.get('NodeList')}:\n{c.log_tail(log)}")
+    text = open(log, errors="replace").read()
+    for needle in ("Node failure on fedhpc-node1", "start 2 of job", "on fedhpc-node0;", "resuming from",
+                   "run complete"):
+        check(needle in text, f"job log lacks '{needle}':\n{text}")
+    second = text.split("fedhpc job: start 2 of job")[1]
+    r2 = [int(x) for x in re.findall(r"^round +(\d+)/", second, re.M)]
+    check(r2 and r2[0] <= at + 1 and r2[0] >= at - 2 and r2[-1] == rounds,
+          f"second start ran rounds {r2[:1]}..{r2[-1:]} after the loss at round {at} (checkpoints every 2)")
+    say(f"  second start (node0 only) resumed at round {r2[0]} and ran to {r2[-1]}")
+    a = check_run_dir(os.path.join(c.results, f"fedhpc-preemptible_{pre}"), rounds, 2)
+    c.wait([ref], 60)
+    h5diff(os.path.join(c.results, f"fedhpc-single_{ref}", "results.h5"), a)
+    say("node lost mid-run: requeued by Slurm, resumed on the remaining node, identical to the uninterrupted run")
+
+
 def main():
     mode = sys.argv[1] if len(sys.argv) > 1 else "jobs"
-    tests = {"jobs": test_jobs, "preempt": test_preempt}
+    tests = {"jobs": test_jobs, "preempt": test_preempt, "multinode": test_multinode}
     if mode not in tests:
         print(f"usage: {sys.argv[0]} {'|'.join(tests)}", file=sys.stderr)
         return 2
@@ -350,21 +464,24 @@ def main():
         print(f"FAIL: no fedhpc binary at {BIN} (set FEDHPC_BIN)", flush=True)
         return 1
 
+    if mode == "multinode" and not shutil.which("ip"):
+        print("SKIP: no 'ip' (iproute2) for network namespaces (scripts/install-deps.sh installs it)", flush=True)
+        return SKIP
     if mode == "preempt" and "run.checkpoint_every" not in run([BIN, "--help"]).stdout:
         print(f"SKIP: {BIN} has no checkpoints (run.checkpoint_every is not in its --help)", flush=True)
         return SKIP
 
-    c = Cluster()
+    c = Cluster(nodes=2 if mode == "multinode" else 1)
 
     def on_alarm(*_):
-        raise Failed(f"test took longer than {DEADLINE}s")
+        raise Failed(f"test took longer than {DEADLINE[mode]}s")
 
     def on_term(signum, _):
         raise Failed(f"stopped by signal {signum}")
 
     signal.signal(signal.SIGALRM, on_alarm)
     signal.signal(signal.SIGTERM, on_term)
-    signal.alarm(DEADLINE)
+    signal.alarm(DEADLINE[mode])
     rc = 1
     try:
         c.start()
