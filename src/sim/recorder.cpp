@@ -10,6 +10,10 @@
 #include "fedhpc/version.hpp"
 
 namespace fedhpc::sim {
+
+/// The per-rank phase series, in PhaseSeconds order.
+constexpr const char* kPhases[] = {"train_seconds", "wait_seconds", "aggregate_seconds",
+                                   "server_seconds", "eval_seconds", "write_seconds"};
 namespace {
 
 /// Extracts one field of every record into a contiguous column.
@@ -68,6 +72,10 @@ Recorder::Recorder(const comm::Communicator& comm, const std::string& path, cons
   series<double>("/execution/round_seconds", Axis::kRound, 0, 1);
   series<std::int32_t>("/execution/client_row_rank", Axis::kClientRow, 0, k);
   series<std::int32_t>("/execution/aggregate_path", Axis::kRound, 0, 1);
+  const auto ranks = static_cast<std::size_t>(comm.size());
+  series<std::int64_t>("/execution/rank_round", Axis::kRankRow, 0, ranks);
+  series<std::int32_t>("/execution/rank", Axis::kRankRow, 0, ranks);
+  for (const char* name : kPhases) series<double>(std::string("/execution/") + name, Axis::kRankRow, 0, ranks);
   for (const char* name : {"gathered_nnz", "mpi_bytes_sent", "mpi_bytes_received", "rss_bytes",
                            "peak_rss_bytes"})
     series<std::int64_t>(std::string("/execution/") + name, Axis::kRound, 0, 1);
@@ -100,6 +108,7 @@ Recorder::Recorder(const comm::Communicator& comm, const std::string& path, cons
     for (const auto& s : series_) {
       const std::int64_t rows = s.axis == Axis::kRound       ? resume->rounds
                                 : s.axis == Axis::kClientRow ? resume->client_rows
+                                : s.axis == Axis::kRankRow   ? resume->rank_rows
                                                              : resume->snapshots;
       file_.truncate(s.path, rows);
     }
@@ -203,6 +212,18 @@ void Recorder::write_round(const RoundRecord& r, std::int64_t sampled,
   }
   const std::vector<std::int32_t> ranks(mine.size(), comm_->rank());
   file_.append<std::int32_t>("/execution/client_row_rank", sampled, my_rows, ranks);
+}
+
+void Recorder::write_phases(std::int64_t round, const PhaseSeconds& mine) {
+  const auto n = static_cast<std::int64_t>(comm_->size());
+  const std::int64_t row = comm_->rank();
+  const std::span<const std::int64_t> at(&row, 1);
+  const std::int32_t rank = comm_->rank();
+  file_.append<std::int64_t>("/execution/rank_round", n, at, {&round, 1});
+  file_.append<std::int32_t>("/execution/rank", n, at, {&rank, 1});
+  const double values[] = {mine.train, mine.wait, mine.aggregate, mine.server, mine.eval, mine.write};
+  for (std::size_t i = 0; i < std::size(kPhases); ++i)
+    file_.append<double>(std::string("/execution/") + kPhases[i], n, at, {&values[i], 1});
 }
 
 void Recorder::write_snapshot(std::int64_t round, std::span<const float> params,

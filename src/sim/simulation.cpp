@@ -88,6 +88,15 @@ std::vector<float> read_input_model(const std::string& path, const std::string& 
   return {params.end() - static_cast<std::ptrdiff_t>(P), params.end()};
 }
 
+/// Rows of /execution/rank_round in a results file before `round` (0 in a
+/// file without them).
+std::int64_t rank_rows_before(const std::string& path, std::int64_t round) {
+  const io::H5Reader in(path);
+  if (!in.has("/execution/rank_round")) return 0;
+  const auto rounds = in.read<std::int64_t>("/execution/rank_round");
+  return std::count_if(rounds.begin(), rounds.end(), [&](std::int64_t r) { return r < round; });
+}
+
 std::string human_seconds(double s) {
   char buf[32];
   if (s < 60) std::snprintf(buf, sizeof buf, "%.1fs", s);
@@ -188,6 +197,7 @@ Simulation::Simulation(const RunConfig& cfg, std::string effective_ini,
 Simulation::~Simulation() = default;
 
 RoundRecord Simulation::run_round(int round, ClientRows& rows) {
+  Stopwatch train_time;
   trainer_->begin_round(round, server_->published(model_));  // downlink: encoded once per round
   const auto sampled = sample_clients(cfg_.run.seed, round, data_->num_clients(), cfg_.clients_per_round());
   RoundRecord rec;
@@ -210,10 +220,13 @@ RoundRecord Simulation::run_round(int round, ClientRows& rows) {
         const std::size_t row = metrics_.add_client_row();
         for (const auto* c : components_) c->record_client(v.client, row, metrics_);
       });
+  time_.train = train_time.seconds();
 
   const comm::ReduceResult red = aggregate(rec, trained);
+  Stopwatch server_time;
   if (red.weight > 0) server_->step(round, delta_, model_);
   else server_->skip();
+  time_.server = server_time.seconds();
   for (const auto* c : components_) c->record_round(tally, metrics_);
   record_execution(red.stats, rec);
   return rec;
@@ -262,7 +275,13 @@ comm::ReduceResult Simulation::aggregate(RoundRecord& rec, std::int64_t trained)
   fl::RoundTally tally(aggregator_->tail());
   tally.add(slots_.stop, stop_requested() ? 1 : 0);
   for (const auto* c : components_) c->tally(tally);
+  // The barrier separates waiting for the slowest rank from the reduction.
+  Stopwatch wait_time;
+  comm_->barrier();
+  time_.wait = wait_time.seconds();
+  Stopwatch aggregate_time;
   const comm::ReduceResult red = aggregator_->reduce(*comm_, rec.clients_sampled, delta_);
+  time_.aggregate = aggregate_time.seconds();
   stop_ = tally.get(slots_.stop) > 0;
   rec.clients_diverged = tally.get(slots_.diverged);
   rec.clients_completed = trained - rec.clients_diverged;
@@ -367,8 +386,11 @@ Simulation::Outcome Simulation::run() {
     for (auto& phase : phases_) run_phase(*phase);
     server_->start(model_);
   }
-  const ResumePoint point{start_round_, client_rows_, snapshots_};
-  if (resume_) restore_results(*comm_, c.run.checkpoint_path(), c.run.output + ".part");
+  ResumePoint point{start_round_, client_rows_, snapshots_, 0};
+  if (resume_) {
+    restore_results(*comm_, c.run.checkpoint_path(), c.run.output + ".part");
+    point.rank_rows = rank_rows_before(c.run.output + ".part", start_round_);
+  }
   Recorder recorder(*comm_, c.run.output, meta, metrics_, resume_ ? &point : nullptr);
   if (!resume_)  // what the phases before the rounds report (a resumed file has it)
     for (const auto& phase : phases_)
@@ -399,14 +421,17 @@ Simulation::Outcome Simulation::run_rounds(Recorder& recorder) {
     RoundRecord rec = run_round(r, rows);
     const bool last = r + 1 == total_rounds_;
     rec.test_accuracy = rec.test_loss = nan;
+    Stopwatch eval_time;
     if ((r + 1) % c.run.eval_every == 0 || last) {
       const EvalResult e = evaluator_->evaluate(server_->published(model_));
       rec.test_accuracy = e.accuracy;
       rec.test_loss = e.loss;
       summary_.final_accuracy = e.accuracy;
     }
+    time_.eval = eval_time.seconds();
     rec.round_seconds = round_time.seconds();
     rec.wall_seconds = elapsed_before_ + total.seconds();
+    Stopwatch write_time;
     recorder.write_round(rec, rec.clients_sampled, rows.index, rows.records, metrics_);
     client_rows_ += rec.clients_sampled;
     if ((c.run.snapshot_every > 0 && (r + 1) % c.run.snapshot_every == 0) || last) {
@@ -414,11 +439,18 @@ Simulation::Outcome Simulation::run_rounds(Recorder& recorder) {
       recorder.write_snapshot(r, server_->published(model_), metrics_);
       ++snapshots_;
     }
+    time_.write += write_time.seconds();  // + the checkpoint after the previous round
+    recorder.write_phases(r, time_);
+    time_ = PhaseSeconds{};
     summary_.client_updates += rec.clients_completed;
     if (c.run.progress && comm_->rank() == 0) print_progress(rec);
     if (last) break;
     const bool periodic = c.run.checkpoint_every > 0 && (r + 1) % c.run.checkpoint_every == 0;
-    if (periodic || stop_) checkpoint(recorder, r + 1, elapsed_before_ + total.seconds());
+    if (periodic || stop_) {
+      Stopwatch checkpoint_time;
+      checkpoint(recorder, r + 1, elapsed_before_ + total.seconds());
+      time_.write = checkpoint_time.seconds();  // counted in the next round's write
+    }
     if (stop_) {
       summary_.seconds = total.seconds();
       return Outcome::kStopped;

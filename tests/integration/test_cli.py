@@ -142,6 +142,19 @@ class Output(Tmp):
             e = f["/execution"].attrs
             self.assertEqual(e["build_arch"], "native")  # the ci and release presets
             self.assertIn("sse4.2", e["isa"].split(","))
+            # Where each rank's time went: one row per (round, rank).
+            x = f["/execution"]
+            np.testing.assert_array_equal(x["rank_round"][:], [0, 0, 1, 1, 2, 2])
+            np.testing.assert_array_equal(x["rank"][:], [0, 1, 0, 1, 0, 1])
+            phases = {k: x[k + "_seconds"][:] for k in ("train", "wait", "aggregate", "server", "eval", "write")}
+            for k, v in phases.items():
+                self.assertTrue(np.all(v >= 0) and np.all(np.isfinite(v)), k)
+            self.assertTrue(np.all(phases["train"] > 0))
+            # Evaluated in rounds 1 and 2 (eval_every 2, and the last), not in round 0.
+            self.assertLess(phases["eval"][:2].max(), phases["eval"][2:].min())
+            # The phases before the write are inside each rank's round.
+            within = sum(phases[k] for k in ("train", "wait", "aggregate", "server", "eval"))
+            self.assertTrue(np.all(within <= np.repeat(x["round_seconds"][:], 2) + 1e-3))
             r = f["/rounds"]
             np.testing.assert_array_equal(r["round"][:], [0, 1, 2])
             acc = r["test_accuracy"][:]
@@ -598,6 +611,15 @@ class Checkpoint(Tmp):
         self.assertTrue(os.path.exists(o + ".ckpt"))
         self.assertFalse(os.path.exists(o), "no results file before the run completes")
         self.resume_and_compare(o, 4)
+        # The per-rank rows: 2 per round before the stop, 4 after, none twice.
+        with h5py.File(o) as f:
+            x = f["/execution"]
+            rounds = int(f.attrs["rounds"])
+            rr, rank = x["rank_round"][:], x["rank"][:]
+        n2 = int(np.sum(np.bincount(rr) == 2))
+        np.testing.assert_array_equal(np.bincount(rr), [2] * n2 + [4] * (rounds - n2))
+        self.assertGreater(n2, 3)
+        np.testing.assert_array_equal(rank, np.concatenate([np.tile([0, 1], n2), np.tile([0, 1, 2, 3], rounds - n2)]))
 
     def test_sigterm_to_ranks_then_resume_at_np1(self):
         o = self.out("term.h5")

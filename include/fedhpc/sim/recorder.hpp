@@ -55,6 +55,7 @@ struct ResumePoint {
   std::int64_t rounds = 0;       ///< rows of the per-round series
   std::int64_t client_rows = 0;  ///< rows of the per-client-row series
   std::int64_t snapshots = 0;    ///< rows of the /model series
+  std::int64_t rank_rows = 0;    ///< rows of the per-rank series (/execution/rank, ...)
 };
 
 /// Writes one run's results file.
@@ -73,6 +74,8 @@ class Recorder {
   void write_round(const RoundRecord& round, std::int64_t sampled,
                    std::span<const std::int64_t> my_rows, std::span<const ClientRecord> mine,
                    const fl::Metrics& metrics);
+  /// One row per rank: where each rank's time went in `round` (collective).
+  void write_phases(std::int64_t round, const PhaseSeconds& mine);
   /// Appends a model snapshot and the declared snapshot series of `metrics`.
   void write_snapshot(std::int64_t round, std::span<const float> params, const fl::Metrics& metrics);
   /// Writes a phase's float64 series (rank 0's values) at `path`, creating its groups.
@@ -89,7 +92,7 @@ class Recorder {
 
  private:
   /// Which dimension a series grows along.
-  enum class Axis { kRound, kClientRow, kSnapshot };
+  enum class Axis { kRound, kClientRow, kSnapshot, kRankRow };
   struct Series {
     std::string path;
     Axis axis;

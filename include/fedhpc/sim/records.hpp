@@ -60,4 +60,15 @@ struct RoundRecord {
   double round_seconds = 0.0;         ///< duration of the round (timing)
 };
 
+/// Where one rank's time went in one round (/execution/*_seconds, one row per
+/// rank and round): docs/output.md, "Where the time goes".
+struct PhaseSeconds {
+  double train = 0.0;      ///< its clients' local steps and uplink encoding
+  double wait = 0.0;       ///< waiting for the slowest rank before the reduction (imbalance)
+  double aggregate = 0.0;  ///< the reduction itself
+  double server = 0.0;     ///< server optimizer and stages
+  double eval = 0.0;       ///< test evaluation (its share of the test set)
+  double write = 0.0;      ///< results file (round rows, snapshots) and checkpoints
+};
+
 }  // namespace fedhpc::sim
