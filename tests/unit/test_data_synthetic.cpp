@@ -1,6 +1,8 @@
 // FedProx Synthetic(alpha, beta): keyed determinism and scale.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <cmath>
 #include <numeric>
 #include <vector>
 
@@ -121,4 +123,41 @@ TEST(Synthetic, InvalidParametersNameTheKey) {
   }
   cfg = synthetic_cfg(0);
   EXPECT_THROW(data::SyntheticDataset(cfg, 1), ConfigError);
+}
+
+// The examples follow FedProx's law: x ~ N(v, diag(j^-1.2)) and
+// y = argmax(W x + b), although they are drawn logits first (synthetic.hpp).
+TEST(Synthetic, ExamplesFollowTheModel) {
+  data::SyntheticDataset ds(synthetic_cfg(400), 11);
+  int client = 0;
+  while (ds.num_samples(client) < 2000) ++client;  // a large client, for the moments
+  const auto m = ds.client_model(client);
+  const auto v = ds.examples(client);
+  const auto n = static_cast<double>(v.n);
+  std::int64_t argmax_ok = 0, near_ties = 0;
+  for (std::int64_t i = 0; i < v.n; ++i) {
+    double z[10];
+    for (int c = 0; c < 10; ++c) {
+      z[c] = m.b[static_cast<std::size_t>(c)];
+      for (int j = 0; j < 60; ++j) z[c] += m.w[static_cast<std::size_t>(c * 60 + j)] * v.x[i * 60 + j];
+    }
+    const int best = static_cast<int>(std::max_element(z, z + 10) - z);
+    double second = -1e300;
+    for (int c = 0; c < 10; ++c)
+      if (c != best) second = std::max(second, z[c]);
+    if (best == v.y[i]) ++argmax_ok;
+    else if (z[best] - second < 1e-4) ++near_ties;  // x was rounded to float
+  }
+  EXPECT_EQ(argmax_ok + near_ties, v.n);
+  EXPECT_LE(near_ties, v.n / 1000);
+  for (int j = 0; j < 60; ++j) {
+    double mean = 0.0, var = 0.0;
+    for (std::int64_t i = 0; i < v.n; ++i) mean += v.x[i * 60 + j];
+    mean /= n;
+    for (std::int64_t i = 0; i < v.n; ++i) var += (v.x[i * 60 + j] - mean) * (v.x[i * 60 + j] - mean);
+    var /= n - 1;
+    const double sd = std::pow(j + 1.0, -0.6);
+    EXPECT_NEAR(mean, m.v[static_cast<std::size_t>(j)], 5.0 * sd / std::sqrt(n)) << "feature " << j;
+    EXPECT_NEAR(var / (sd * sd), 1.0, 5.0 * std::sqrt(2.0 / n)) << "feature " << j;
+  }
 }
