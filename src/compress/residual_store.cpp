@@ -198,6 +198,29 @@ void sparse_decode(const std::byte* p, std::span<float> out) noexcept {
   for (std::size_t j = 0; j < m; ++j) out[get_u32(idx + 4 * j)] += get_f32(val + 4 * j);
 }
 
+/// Bytes of one sparse16 index: uint16 while every index fits.
+std::size_t sparse16_index_bytes(std::size_t n) { return n <= 65536 ? 2 : 4; }
+
+std::uint32_t get_index(const std::byte* p, std::size_t w) noexcept {
+  if (w == 4) return get_u32(p);
+  std::uint16_t v;
+  std::memcpy(&v, p, sizeof v);
+  return v;
+}
+
+template <bool Add>
+void sparse16_decode(const std::byte* p, std::span<float> out) noexcept {
+  if constexpr (!Add) std::fill(out.begin(), out.end(), 0.0f);
+  const std::size_t m = get_u32(p), w = sparse16_index_bytes(out.size());
+  const std::byte* idx = p + 4;
+  const std::byte* val = idx + w * m;
+  for (std::size_t j = 0; j < m; ++j) {
+    std::uint16_t h;
+    std::memcpy(&h, val + 2 * j, sizeof h);
+    out[get_index(idx + w * j, w)] += fp16_to_float(h);
+  }
+}
+
 template <bool Add>
 void decode(const ResidualSpec& spec, const std::byte* p, std::span<float> out) noexcept {
   switch (spec.form) {
@@ -205,13 +228,15 @@ void decode(const ResidualSpec& spec, const std::byte* p, std::span<float> out) 
     case ResidualForm::kFp16: fp16_decode<Add>(p, out); return;
     case ResidualForm::kInt8: int8_decode<Add>(p, spec.int8_block, out); return;
     case ResidualForm::kSparse: sparse_decode<Add>(p, out); return;
+    case ResidualForm::kSparse16: sparse16_decode<Add>(p, out); return;
   }
 }
 
 }  // namespace
 
 void ResidualSpec::validate() const {
-  if (form == ResidualForm::kSparse && !(sparse_ratio > 0.0 && sparse_ratio <= 1.0))
+  if ((form == ResidualForm::kSparse || form == ResidualForm::kSparse16) &&
+      !(sparse_ratio > 0.0 && sparse_ratio <= 1.0))
     throw ConfigError("uplink.residual_ratio", "must be in (0, 1]");
   if (form == ResidualForm::kInt8 && int8_block < 1)
     throw ConfigError("uplink.residual_block", "must be >= 1");
@@ -223,6 +248,7 @@ std::size_t residual_bytes(const ResidualSpec& spec, std::size_t n, std::size_t 
     case ResidualForm::kFp16: return 2 * n;
     case ResidualForm::kInt8: return n + 4 * ((n + spec.int8_block - 1) / spec.int8_block);
     case ResidualForm::kSparse: return 4 + 8 * k_sparse;
+    case ResidualForm::kSparse16: return 4 + (sparse16_index_bytes(n) + 2) * k_sparse;
   }
   throw InternalError("residual_bytes: unknown residual form");
 }
@@ -233,7 +259,7 @@ ResidualStore::ResidualStore(const ResidualSpec& spec, std::size_t n, std::size_
   expects(n >= 1, "residual store: empty residual");
   expects(residual_bytes(spec_, n, n) <= std::numeric_limits<std::uint32_t>::max(),
           "residual store: residual above 4 GiB encoded");
-  if (spec_.form == ResidualForm::kSparse) scratch_.resize(n);
+  if (spec_.form == ResidualForm::kSparse || spec_.form == ResidualForm::kSparse16) scratch_.resize(n);
 }
 
 void ResidualStore::check_slot(std::size_t slot) const {
@@ -298,6 +324,27 @@ void ResidualStore::store(std::size_t slot, std::span<const float> r, Rng& rng) 
       for (std::size_t j = 0; j < m; ++j) put_f32(val + 4 * j, r[idx[j]]);
       return;
     }
+    case ResidualForm::kSparse16: {
+      std::uint32_t* idx = scratch_.data();
+      const std::size_t m = sparse_select(r, kept_count(n_, spec_.sparse_ratio), idx);
+      const std::size_t w = sparse16_index_bytes(n_);
+      std::byte* p = reserve(slot, residual_bytes(spec_, n_, m));
+      put_u32(p, static_cast<std::uint32_t>(m));
+      for (std::size_t j = 0; j < m; ++j) {
+        if (w == 4) {
+          put_u32(p + 4 + 4 * j, idx[j]);
+        } else {
+          const auto i16 = static_cast<std::uint16_t>(idx[j]);
+          std::memcpy(p + 4 + 2 * j, &i16, sizeof i16);
+        }
+      }
+      std::byte* val = p + 4 + w * m;
+      for (std::size_t j = 0; j < m; ++j) {
+        const std::uint16_t h = fp16_from_float(r[idx[j]]);
+        std::memcpy(val + 2 * j, &h, sizeof h);
+      }
+      return;
+    }
   }
 }
 
@@ -321,14 +368,15 @@ void ResidualStore::set_blob(std::size_t slot, std::span<const std::byte> b) {
     clear(slot);
     return;
   }
-  if (spec_.form == ResidualForm::kSparse) {
+  if (spec_.form == ResidualForm::kSparse || spec_.form == ResidualForm::kSparse16) {
     expects(b.size() >= 4, "residual store: sparse blob without a count");
     const std::size_t m = get_u32(b.data());
     expects(m <= n_ && b.size() == residual_bytes(spec_, n_, m),
-            "residual store: sparse blob size differs from 4 + 8 * count");
+            "residual store: sparse blob size differs from its count");
+    const std::size_t w = spec_.form == ResidualForm::kSparse ? 4 : sparse16_index_bytes(n_);
     for (std::size_t j = 0; j < m; ++j) {
-      const std::uint32_t i = get_u32(b.data() + 4 + 4 * j);
-      expects(i < n_ && (j == 0 || i > get_u32(b.data() + 4 * j)),
+      const std::uint32_t i = get_index(b.data() + 4 + w * j, w);
+      expects(i < n_ && (j == 0 || i > get_index(b.data() + 4 + w * (j - 1), w)),
               "residual store: sparse blob indices out of range or not ascending");
     }
   } else {

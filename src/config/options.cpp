@@ -362,13 +362,15 @@ const std::vector<Option>& option_table() {
                                                               {"server", ErrorFeedback::kServer},
                                                               {"both", ErrorFeedback::kBoth}});
        }},
-      {"uplink.residual", "fp32", "storage of client residuals: fp32 | fp16 | int8 | sparse",
+      {"uplink.residual", "fp32",
+       "storage of client residuals: fp32 | fp16 | int8 | sparse | sparse16 (top entries, fp16 values, 16-bit indices)",
        [](RunConfig& c, S k, S v) {
          using F = compress::ResidualForm;
          c.uplink.residual.form = parse_enum<F>(
-             k, v, {{"fp32", F::kFp32}, {"fp16", F::kFp16}, {"int8", F::kInt8}, {"sparse", F::kSparse}});
+             k, v, {{"fp32", F::kFp32}, {"fp16", F::kFp16}, {"int8", F::kInt8}, {"sparse", F::kSparse},
+                    {"sparse16", F::kSparse16}});
        }},
-      {"uplink.residual_ratio", "0.1", "sparse residuals: fraction of largest entries kept",
+      {"uplink.residual_ratio", "0.1", "sparse and sparse16 residuals: fraction of largest entries kept",
        [](RunConfig& c, S k, S v) { c.uplink.residual.sparse_ratio = parse_real(k, v, 0.0, 1.0, true); }},
       {"uplink.residual_block", "256", "int8 residuals: elements sharing one scale",
        [](RunConfig& c, S k, S v) { c.uplink.residual.int8_block = static_cast<std::size_t>(parse_int(k, v, 1, kMaxInt)); }},

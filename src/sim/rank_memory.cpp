@@ -60,6 +60,7 @@ std::string residual_form(const compress::ResidualSpec& r) {
     case compress::ResidualForm::kFp16: return "fp16";
     case compress::ResidualForm::kInt8: return "int8";
     case compress::ResidualForm::kSparse: return "sparse";
+    case compress::ResidualForm::kSparse16: return "sparse16";
   }
   return "?";
 }
@@ -99,8 +100,8 @@ RankMemory estimate_rank_memory(const RunConfig& cfg, const data::FederatedDatas
                            std::to_string(train_rounds) + (train_rounds == 1 ? " round (" : " rounds (") + residual_form(cfg.uplink.residual) +
                            ", " + format_bytes(static_cast<double>(state_bytes)) + " each)",
                        n * (heap_block(state_bytes) + 16),
-                       "uplink.residual (fp16, int8 or sparse hold less than fp32; sparse keeps "
-                       "uplink.residual_ratio), server.rounds, server.clients_per_round, or run on more ranks or nodes"});
+                       "uplink.residual (fp16, int8, sparse or sparse16 hold less than fp32; the sparse "
+                       "forms keep uplink.residual_ratio), server.rounds, server.clients_per_round, or run on more ranks or nodes"});
   }
   m.terms.push_back({"model-sized buffers (" + std::to_string(kModelCopies) + " copies of " + count(P) +
                          " parameters)",

@@ -19,6 +19,7 @@
 
 #include "fedhpc/compress/quantizer.hpp"
 #include "fedhpc/compress/residual_store.hpp"
+#include "fedhpc/compress/update_codec.hpp"
 #include "fedhpc/core/error.hpp"
 #include "fedhpc/core/rng.hpp"
 
@@ -28,7 +29,7 @@ using F = ResidualForm;
 
 namespace {
 
-constexpr F kAllForms[] = {F::kFp32, F::kFp16, F::kInt8, F::kSparse};
+constexpr F kAllForms[] = {F::kFp32, F::kFp16, F::kInt8, F::kSparse, F::kSparse16};
 
 ResidualSpec spec_of(F form, double ratio = 0.1, std::size_t block = 64) {
   ResidualSpec s;
@@ -363,6 +364,33 @@ TEST(ResidualStore, SparseStoresOnlyNonzerosWhenFewerThanK) {
   EXPECT_EQ(load_of(s, 1), std::vector<float>(n, 0.0f));
 }
 
+// sparse16 keeps the same entries as sparse, with fp16 values; indices are
+// 16-bit up to n = 65,536 and 32-bit above (both sizes exercised).
+TEST(ResidualStore, Sparse16IsSparseWithFp16Values) {
+  for (const std::size_t n : {std::size_t{61706}, std::size_t{65536}, std::size_t{65537}, std::size_t{200000}}) {
+    const auto x = random_residual(n, 11, 0.01);
+    ResidualStore wide(spec_of(F::kSparse, 0.02), n, 1), narrow(spec_of(F::kSparse16, 0.02), n, 1);
+    Rng rng(3, Purpose::kResidual);
+    wide.store(0, x, rng);
+    narrow.store(0, x, rng);
+    const std::size_t k = kept_count(n, 0.02), w = n <= 65536 ? 2 : 4;
+    EXPECT_EQ(narrow.bytes(0), 4 + (w + 2) * k) << n;
+    const auto a = load_of(wide, 0), b = load_of(narrow, 0);
+    for (std::size_t i = 0; i < n; ++i) {
+      EXPECT_EQ(a[i] == 0.0f, b[i] == 0.0f) << n << " " << i;  // the same support
+      EXPECT_EQ(b[i], fp16_to_float(fp16_from_float(a[i]))) << n << " " << i;
+    }
+    // The highest index survives the narrow encoding.
+    std::vector<float> last(n, 0.0f);
+    last[n - 1] = 0.5f;
+    narrow.store(0, last, rng);
+    EXPECT_EQ(load_of(narrow, 0)[n - 1], 0.5f);
+    ResidualStore copy(spec_of(F::kSparse16, 0.02), n, 1);
+    copy.set_blob(0, narrow.blob(0));
+    EXPECT_TRUE(same_bits(load_of(copy, 0), load_of(narrow, 0)));
+  }
+}
+
 TEST(ResidualStore, ByteCountsFollowTheFormulas) {
   constexpr std::size_t n = 1000;
   struct Case {
@@ -374,7 +402,8 @@ TEST(ResidualStore, ByteCountsFollowTheFormulas) {
                         {spec_of(F::kInt8, 0.1, 256), 1000 + 4 * 4},
                         {spec_of(F::kInt8, 0.1, 1), 5000},
                         {spec_of(F::kInt8, 0.1, 5000), 1004},
-                        {spec_of(F::kSparse, 0.1), 4 + 8 * 100}};
+                        {spec_of(F::kSparse, 0.1), 4 + 8 * 100},
+                        {spec_of(F::kSparse16, 0.1), 4 + 4 * 100}};
   for (const auto& c : cases) {
     EXPECT_EQ(residual_bytes(c.spec, n, 100), c.dense);
     ResidualStore s(c.spec, n, 5);
@@ -395,7 +424,7 @@ TEST(ResidualStore, ByteCountsFollowTheFormulas) {
     few[500] = -2.0f;
     few[999] = 3.0f;
     s.store(3, few, rng);
-    const std::size_t b3 = c.spec.form == F::kSparse ? 4 + 8 * 3 : c.dense;
+    const std::size_t b3 = c.spec.form == F::kSparse ? 4 + 8 * 3 : c.spec.form == F::kSparse16 ? 4 + 4 * 3 : c.dense;
     EXPECT_EQ(s.bytes(3), b3);
     EXPECT_EQ(s.total_bytes(), c.dense + b3);
     s.clear(0);

@@ -27,6 +27,10 @@
 ///           update_codec.hpp); when fewer than k entries are nonzero only the
 ///           nonzeros are stored (m < k). LOSSY BY DESIGN: the other n - m
 ///           entries decode as 0 (their error is not fed back later).
+///   sparse16  as sparse, with narrower fields: [uint32 count m]       4 + m * (w + 2)
+///           [m indices of w bytes: uint16 when n <= 65,536, else
+///           uint32, ascending][m fp16 values (fp16_from_float)].
+///           The compact form of a million stateful clients.
 ///
 /// Rng use: int8 draws exactly one uniformf() per element, in element order,
 /// whatever the data (also for all-zero blocks), so the stream position after
