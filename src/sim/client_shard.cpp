@@ -1,6 +1,7 @@
 #include "fedhpc/sim/client_shard.hpp"
 
 #include <algorithm>
+#include <cmath>
 
 #include "fedhpc/sim/memory_budget.hpp"
 #include "fedhpc/sim/sampler.hpp"
@@ -9,14 +10,21 @@
 namespace fedhpc::sim {
 
 ClientShard::ClientShard(const data::FederatedDataset& data, const RunConfig& cfg,
-                         const comm::Communicator& comm)
+                         const comm::Communicator& comm, const train::LocalTrainer* trainer)
     : data_(&data), seed_(cfg.run.seed), client_cfg_(cfg.client), rank_(comm.rank()) {
   const int n = data.num_clients();
-  std::vector<std::int64_t> sizes(static_cast<std::size_t>(n));
-  for (int c = 0; c < n; ++c) sizes[static_cast<std::size_t>(c)] = data.num_samples(c);
-  owner_ = assign_clients(sizes, comm.size());
   budget_.resize(static_cast<std::size_t>(n));
   for (int c = 0; c < n; ++c) budget_[static_cast<std::size_t>(c)] = memory_budget(cfg.client, seed_, c);
+  // A client's weight: the modelled cost of its step (a fixed number of steps
+  // costs the same whatever the client's size), at least 1.
+  std::vector<std::int64_t> cost(static_cast<std::size_t>(n));
+  for (int c = 0; c < n; ++c) {
+    const auto i = static_cast<std::size_t>(c);
+    const std::int64_t samples = data.num_samples(c);
+    cost[i] = trainer ? std::max<std::int64_t>(1, std::llround(trainer->flops_within(samples, budget_[i]) / 1e3))
+                      : samples;
+  }
+  owner_ = assign_clients(cost, comm.size());
   for (int c = 0; c < n; ++c)
     if (owner_[static_cast<std::size_t>(c)] == rank_) own_.push_back(c);
 }

@@ -537,6 +537,26 @@ class Datasets(Tmp):
 
 
 class Clients(Tmp):
+    def test_shard_balances_the_modelled_cost(self):
+        # Very unequal clients (quantity skew, sigma 3). With a fixed number of
+        # local steps every client costs the same: 6 per rank, whatever their
+        # sizes; with epochs the cost follows the samples (LPT by samples).
+        base = ["--data.num_clients", "12", "--data.partition", "quantity", "--data.quantity_sigma", "3",
+                "--server.clients_per_round", "4", "--server.rounds", "1", "--model.arch", "mlp",
+                "--model.hidden", "32", "--run.progress", "false"]
+        per_rank = {}
+        for mode, extra in (("steps", ["--client.steps", "2"]), ("epochs", ["--client.epochs", "1"])):
+            o = self.out(mode + ".h5")
+            run(base + extra + ["--run.output", o], np_=2)
+            with h5py.File(o) as f:
+                owner = f["/execution/client_rank"][:]
+                sizes = f["/client_info/num_samples"][:]
+            per_rank[mode] = (np.bincount(owner, minlength=2), [int(sizes[owner == r].sum()) for r in range(2)])
+        np.testing.assert_array_equal(per_rank["steps"][0], [6, 6])
+        counts, samples = per_rank["epochs"]
+        self.assertNotEqual(counts[0], counts[1])  # the largest clients sit alone
+        self.assertLess(abs(samples[0] - samples[1]), max(samples) * 0.5)
+
     def test_budget_dropout_and_server_optimizers(self):
         o = self.out("budget.h5")
         # Budgets uniform in [0.1, 0.4] MiB; the MLP step needs ~0.2 MiB: some are skipped.

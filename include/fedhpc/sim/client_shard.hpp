@@ -31,8 +31,11 @@ struct ClientVisit {
 /// Owners, budgets and the client loop of this rank.
 class ClientShard {
  public:
-  /// Balances clients over comm's ranks by training samples (sharding.hpp).
-  ClientShard(const data::FederatedDataset& data, const RunConfig& cfg, const comm::Communicator& comm);
+  /// Balances clients over comm's ranks by the modelled cost of their step,
+  /// trainer->flops_within(samples, budget) (sharding.hpp): by training
+  /// samples when no trainer is given.
+  ClientShard(const data::FederatedDataset& data, const RunConfig& cfg, const comm::Communicator& comm,
+              const train::LocalTrainer* trainer = nullptr);
   /// This rank's clients, ascending.
   std::span<const int> own() const noexcept { return own_; }
   int owner(int client) const { return owner_[static_cast<std::size_t>(client)]; }
