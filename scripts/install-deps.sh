@@ -8,7 +8,8 @@ pkgs=(build-essential cmake ninja-build pkg-config git
       python3 python3-h5py python3-numpy python3-pandas python3-matplotlib
       jupyter-nbconvert python3-ipykernel
       slurm-wlm munge
-      strace)  # tests: the fsync order of checkpoints and results (tests/integration)
+      strace   # tests: the fsync order of checkpoints and results (tests/integration)
+      clang-16 libclang-rt-16-dev llvm-16)  # fuzz stage: libFuzzer, clang's sanitizers, llvm-symbolizer
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
