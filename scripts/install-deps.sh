@@ -7,8 +7,9 @@ pkgs=(build-essential cmake ninja-build pkg-config git
       dataset-fashion-mnist
       python3 python3-h5py python3-numpy python3-pandas python3-matplotlib
       jupyter-nbconvert python3-ipykernel
-      slurm-wlm munge iproute2
-      strace)  # tests: the fsync order of checkpoints and results (tests/integration)
+      slurm-wlm munge iproute2   # iproute2: the two-node test cluster's network namespaces
+      strace   # tests: the fsync order of checkpoints and results (tests/integration)
+      clang-16 libclang-rt-16-dev llvm-16)  # fuzz stage: libFuzzer, clang's sanitizers, llvm-symbolizer
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

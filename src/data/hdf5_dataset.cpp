@@ -17,6 +17,9 @@ namespace {
 /// Bytes of x read per HDF5 call when gathering scattered rows (flat layout).
 constexpr std::int64_t kBlockBytes = std::int64_t{8} << 20;
 
+/// Largest stored element accepted in x and y (64-bit integers and floats).
+constexpr std::size_t kMaxElementBytes = 8;
+
 std::size_t sz(std::int64_t v) { return static_cast<std::size_t>(v); }
 
 /// Element type of an x dataset as stored in the file.
@@ -141,7 +144,9 @@ class H5File {
                 "H5Sget_simple_extent_dims " + name);
     const io::H5Handle type(H5Dget_type(x.dset), "H5Dget_type " + name);
     const H5T_class_t cls = H5Tget_class(type);
-    if (cls == H5T_FLOAT) {
+    // At most 64 bits: HDF5 converts through a buffer of at least one stored
+    // element, and a corrupt type can declare gigabytes per element.
+    if (cls == H5T_FLOAT && H5Tget_size(type) <= kMaxElementBytes) {
       x.type = XType::kFloat;
     } else if (cls == H5T_INTEGER && H5Tget_size(type) == 1 && H5Tget_sign(type) == H5T_SGN_NONE) {
       x.type = XType::kUint8;
@@ -167,8 +172,8 @@ class H5File {
     hsize_t n = 0;
     io::h5check(H5Sget_simple_extent_dims(space, &n, nullptr), "H5Sget_simple_extent_dims " + name);
     const io::H5Handle type(H5Dget_type(dset), "H5Dget_type " + name);
-    if (H5Tget_class(type) != H5T_INTEGER)
-      fail(name + " has element type " + type_name(type) + "; expected an integer type");
+    if (H5Tget_class(type) != H5T_INTEGER || H5Tget_size(type) > kMaxElementBytes)
+      fail(name + " has element type " + type_name(type) + "; expected an integer type of at most 64 bits");
     if (n > static_cast<hsize_t>(INT_MAX)) fail(name + " has more than 2^31 - 1 labels");
     // Out-of-range values saturate in HDF5's conversion and are caught below.
     std::vector<std::int32_t> y(n);

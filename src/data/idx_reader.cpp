@@ -2,6 +2,7 @@
 
 #include <zlib.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -15,6 +16,11 @@ namespace {
 
 /// Largest single gzread request (its length is an unsigned, its result an int).
 constexpr std::size_t kMaxGzRead = std::size_t{1} << 30;
+
+/// Bytes read_rest() adds to its buffer per step: the buffer grows with the
+/// data actually read, so a header that declares more than the file holds
+/// (up to 2^62 bytes in 16) ends as "truncated", not as a huge allocation.
+constexpr std::int64_t kReadStepBytes = std::int64_t{16} << 20;
 
 std::string hex32(std::uint32_t v) {
   char buf[16];
@@ -95,24 +101,40 @@ void IdxReader::read(std::span<std::uint8_t> out) {
           "IdxReader::read: buffer is not a whole number of items");
   const auto count = static_cast<std::int64_t>(out.size()) / item_bytes_;
   expects(count <= items_left(), "IdxReader::read: more items requested than the file declares");
+  read_bytes(out, 0);
+  next_ += count;
+}
+
+std::vector<std::uint8_t> IdxReader::read_rest() {
+  const std::int64_t total = items_left() * item_bytes_;  // < 2^62: both factors < 2^31
+  std::vector<std::uint8_t> out;
+  for (std::int64_t done = 0; done < total;) {
+    const std::int64_t n = std::min(total - done, kReadStepBytes);
+    out.resize(static_cast<std::size_t>(done + n));
+    read_bytes(std::span(out).subspan(static_cast<std::size_t>(done)), done);
+    done += n;
+  }
+  next_ = items_;
+  return out;
+}
+
+void IdxReader::read_bytes(std::span<std::uint8_t> out, std::int64_t offset) {
+  const auto item_at = [&](std::size_t done) {
+    return std::to_string(next_ + (offset + static_cast<std::int64_t>(done)) / item_bytes_);
+  };
   std::size_t done = 0;
   while (done < out.size()) {
     const std::size_t want = std::min(out.size() - done, kMaxGzRead);
     const int got = gzread(gz_.get(), out.data() + done, static_cast<unsigned>(want));
-    if (got < 0)
-      fail("corrupt data after item " +
-           std::to_string(next_ + static_cast<std::int64_t>(done) / item_bytes_) + " (" +
-           zlib_detail() + ")");
+    if (got < 0) fail("corrupt data after item " + item_at(done) + " (" + zlib_detail() + ")");
     done += static_cast<std::size_t>(got);
     if (static_cast<std::size_t>(got) < want) {
       const std::string detail = zlib_detail();
       fail("truncated: header declares " + std::to_string(items_) + " items of " +
-           std::to_string(item_bytes_) + " bytes, file ends inside item " +
-           std::to_string(next_ + static_cast<std::int64_t>(done) / item_bytes_) +
+           std::to_string(item_bytes_) + " bytes, file ends inside item " + item_at(done) +
            (detail.empty() ? "" : " (" + detail + ")"));
     }
   }
-  next_ += count;
 }
 
 void IdxReader::expect_end() {
@@ -142,16 +164,14 @@ IdxImages read_idx_images(const std::string& path) {
   img.n = reader.items();
   img.rows = static_cast<int>(reader.dims()[1]);
   img.cols = static_cast<int>(reader.dims()[2]);
-  img.pixels.resize(static_cast<std::size_t>(img.n * reader.item_bytes()));
-  reader.read(img.pixels);
+  img.pixels = reader.read_rest();
   reader.expect_end();
   return img;
 }
 
 std::vector<std::int32_t> read_idx_labels(const std::string& path, int num_classes) {
   IdxReader reader(path, kIdxLabelsMagic);
-  std::vector<std::uint8_t> raw(static_cast<std::size_t>(reader.items()));
-  reader.read(raw);
+  const std::vector<std::uint8_t> raw = reader.read_rest();
   reader.expect_end();
   std::vector<std::int32_t> labels(raw.size());
   for (std::size_t i = 0; i < raw.size(); ++i) {

@@ -381,3 +381,23 @@ TEST_F(Hdf5DatasetTest, WrongRankTypeLengthAndLabels) {
   }
   expect_error([&] { data::Hdf5Dataset(cfg_, 1); }, "attribute /num_classes = 3");
 }
+
+// Found by tests/fuzz/fuzz_hdf5_dataset: a corrupt file declared /test/y as an
+// integer of ~4 GB per element, and HDF5's conversion to int32 allocated it.
+TEST_F(Hdf5DatasetTest, ElementTypesWiderThan64BitsAreRejectedBeforeReading) {
+  /// Replaces dataset `name` by one of n elements whose type is `base` widened to 16 bytes.
+  const auto put_wide = [&](const char* name, hid_t base, std::vector<hsize_t> dims) {
+    H5Handle f = create();
+    write_flat(f);
+    io::h5check(H5Ldelete(f, name, H5P_DEFAULT), "H5Ldelete");
+    H5Handle type(H5Tcopy(base), "H5Tcopy");
+    io::h5check(H5Tset_size(type, 16), "H5Tset_size");
+    H5Handle space(H5Screate_simple(static_cast<int>(dims.size()), dims.data(), nullptr), "H5Screate");
+    H5Handle d(H5Dcreate2(f, name, type, space, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT), "H5Dcreate");
+  };
+  put_wide("/test/y", H5T_NATIVE_INT64, {4});
+  expect_error([&] { data::Hdf5Dataset(cfg_, 1); },
+               "/test/y has element type int128; expected an integer type of at most 64 bits");
+  put_wide("/train/x", H5T_NATIVE_DOUBLE, {12, 5});
+  expect_error([&] { data::Hdf5Dataset(cfg_, 1); }, "/train/x has element type float128");
+}

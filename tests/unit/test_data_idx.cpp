@@ -148,6 +148,16 @@ TEST_F(IdxTest, TruncatedPayload) {
   expect_error([&] { data::read_idx_images(f.string()); }, f, "truncated");
 }
 
+// Found by tests/fuzz/fuzz_idx: the reader allocated what the header declared
+// before reading (2 GB for 16 bytes; 2^62 bytes, std::bad_alloc, for images).
+TEST_F(IdxTest, HeaderDeclaringMoreThanTheFileHoldsIsTruncatedNotAllocated) {
+  const fs::path lab = dir_ / "lab", img = dir_ / "img";
+  write_raw(lab, idx_bytes(data::kIdxLabelsMagic, {0x7ffffffc}, {1, 2, 3}));
+  write_raw(img, idx_bytes(data::kIdxImagesMagic, {0x7fffffff, 1u << 15, 1u << 15}, pattern(100)));
+  expect_error([&] { data::read_idx_labels(lab.string(), 10); }, lab, "truncated");
+  expect_error([&] { data::read_idx_images(img.string()); }, img, "truncated");
+}
+
 TEST_F(IdxTest, TruncatedCompressedFile) {
   const fs::path good = dir_ / "good.gz", cut = dir_ / "cut.gz";
   write_gz(good, idx_bytes(data::kIdxImagesMagic, {200, 8, 8}, pattern(200 * 64)));

@@ -38,10 +38,15 @@ class IdxReader {
 
   /// Reads the next out.size() / item_bytes() items; throws if the file ends early.
   void read(std::span<std::uint8_t> out);
+  /// Reads every item left. The buffer grows with the bytes read, never to
+  /// the header's size before the file shows it has them.
+  std::vector<std::uint8_t> read_rest();
   /// Checks that every item was read and no byte follows the last one.
   void expect_end();
 
  private:
+  /// Reads out.size() bytes starting `offset` bytes past item next_ (for messages).
+  void read_bytes(std::span<std::uint8_t> out, std::int64_t offset);
   [[noreturn]] void fail(const std::string& what) const;
   std::string zlib_detail() const;
 
