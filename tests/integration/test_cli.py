@@ -152,9 +152,10 @@ class Output(Tmp):
             self.assertTrue(np.all(phases["train"] > 0))
             # Evaluated in rounds 1 and 2 (eval_every 2, and the last), not in round 0.
             self.assertLess(phases["eval"][:2].max(), phases["eval"][2:].min())
-            # The phases before the write are inside each rank's round.
-            within = sum(phases[k] for k in ("train", "wait", "aggregate", "server", "eval"))
-            self.assertTrue(np.all(within <= np.repeat(x["round_seconds"][:], 2) + 1e-3))
+            # Rank 0's phases before the write lie inside its round (round_seconds
+            # is rank 0's; another rank may start a round earlier and wait longer).
+            within = sum(phases[k][0::2] for k in ("train", "wait", "aggregate", "server", "eval"))
+            self.assertTrue(np.all(within <= x["round_seconds"][:] + 1e-3), (within, x["round_seconds"][:]))
             r = f["/rounds"]
             np.testing.assert_array_equal(r["round"][:], [0, 1, 2])
             acc = r["test_accuracy"][:]
