@@ -49,12 +49,12 @@ struct Client {
 /// own shuffle stream) after `warmup` updates.
 inline double time_clients(train::LocalTrainer& trainer, const data::ExampleView& view, int warmup, int clients) {
   for (int k = 0; k < warmup; ++k) {
-    Rng r(1, Purpose::kShuffle, 0, static_cast<std::uint64_t>(k));
+    train::ClientStreams r(1, 0, k);
     trainer.train(view, r);
   }
   Stopwatch t;
   for (int k = 0; k < clients; ++k) {
-    Rng r(1, Purpose::kShuffle, 1, static_cast<std::uint64_t>(k));
+    train::ClientStreams r(1, 1, k);
     trainer.train(view, r);
   }
   return t.seconds();

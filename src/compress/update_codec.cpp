@@ -101,6 +101,48 @@ void uniform_decode_chunk(const std::byte* in, std::size_t i0, std::size_t m, in
   for (std::size_t j = 0; j < m; ++j) values[j] = lo + static_cast<float>(codes[j]) * step;
 }
 
+// --- sign + magnitude stochastic b-bit kernel: [lo, hi] + P(n, b) ------------
+// A code is (level << 1) | sign; level in 0..2^(b-1)-1 over [lo, hi] = [min |x|,
+// max |x|], rounded stochastically, so E[decoded] = x. Top-k's kept values all
+// have |x| >= its threshold: no level is spent near zero.
+
+void sign_magnitude_encode(std::span<const float> x, int bits, Rng& rng, std::byte* out) {
+  float lo = x.empty() ? 0.0f : std::fabs(x[0]), hi = lo;
+  for (const float v : x) {
+    lo = std::min(lo, std::fabs(v));
+    hi = std::max(hi, std::fabs(v));
+  }
+  put_f32(out, lo);
+  put_f32(out + 4, hi);
+  const float step = uniform_step(lo, hi, bits - 1);
+  const double inv = step > 0.0f ? 1.0 / static_cast<double>(step) : 0.0;
+  const std::uint32_t top = (std::uint32_t{1} << (bits - 1)) - 1;
+  std::uint32_t codes[kChunk];
+  for (std::size_t i0 = 0; i0 < x.size(); i0 += kChunk) {
+    const std::size_t m = std::min(kChunk, x.size() - i0);
+    for (std::size_t j = 0; j < m; ++j) {
+      const float v = x[i0 + j];
+      const double t = (static_cast<double>(std::fabs(v)) - lo) * inv;
+      const double f = std::floor(t);
+      auto c = static_cast<std::uint32_t>(f);
+      if (rng.uniformf() < static_cast<float>(t - f)) ++c;
+      codes[j] = (std::min(c, top) << 1) | (v < 0.0f ? 1u : 0u);
+    }
+    pack_bits(codes, m, bits, out + 8 + code_offset(i0, bits));
+  }
+}
+
+void sign_magnitude_decode_chunk(const std::byte* in, std::size_t i0, std::size_t m, int bits,
+                                 float* values) noexcept {
+  const float lo = get_f32(in), step = uniform_step(lo, get_f32(in + 4), bits - 1);
+  std::uint32_t codes[kChunk];
+  unpack_bits(in + 8 + code_offset(i0, bits), m, bits, codes);
+  for (std::size_t j = 0; j < m; ++j) {
+    const float a = lo + static_cast<float>(codes[j] >> 1) * step;
+    values[j] = codes[j] & 1u ? -a : a;
+  }
+}
+
 // --- dense codecs ---------------------------------------------------------------
 
 class IdentityCodec final : public UpdateCodec {
@@ -259,7 +301,9 @@ class SparseCodec final : public UpdateCodec {
  public:
   SparseCodec(UpdateCodecKind kind, const UpdateCodecSpec& spec)
       : kind_(kind), ratio_(spec.ratio), q_(spec.quantize_bits), sample_(spec.sample_size),
-        unbiased_(spec.unbiased) {}
+        unbiased_(spec.unbiased), sign_magnitude_(spec.value_grid == ValueGrid::kSignMagnitude),
+        ends_(kind == UpdateCodecKind::kTopK && spec.scope == TopKScope::kLayer ? spec.segment_ends
+                                                                                 : std::vector<std::size_t>{}) {}
   UpdateCodecKind kind() const noexcept override { return kind_; }
 
   std::size_t encode(std::span<const float> x, Rng& rng, EncodedUpdate& out) const override {
@@ -301,6 +345,8 @@ class SparseCodec final : public UpdateCodec {
     std::byte* vals = p + header + sup;
     if (q_ == 0) {
       if (m > 0) std::memcpy(vals, out.values.data(), 4 * m);
+    } else if (sign_magnitude_) {
+      sign_magnitude_encode(out.values, q_, rng, vals);
     } else {
       uniform_encode(out.values, q_, rng, vals);
     }
@@ -318,7 +364,7 @@ class SparseCodec final : public UpdateCodec {
       header = 4;
       m = count;
     } else {
-      m = kept_count(n, ratio_);
+      m = kept_total(n);
     }
     expects(m == in.kept, "sparse codec: kept count differs from the message");
     const int ib = index_bits(n);
@@ -345,6 +391,8 @@ class SparseCodec final : public UpdateCodec {
       }
       if (q_ == 0) {
         std::memcpy(v, vals + 4 * i0, 4 * c);
+      } else if (sign_magnitude_) {
+        sign_magnitude_decode_chunk(vals, i0, c, q_, v);
       } else {
         uniform_decode_chunk(vals, i0, c, q_, v);
       }
@@ -353,24 +401,43 @@ class SparseCodec final : public UpdateCodec {
   }
 
  private:
+  /// Kept entries of a top-k / rand-k message of n elements: k, or under
+  /// per-variable top-k the sum of every variable's k.
+  std::size_t kept_total(std::size_t n) const {
+    if (ends_.empty()) return kept_count(n, ratio_);
+    expects(ends_.back() == n, "sparse codec: variable ends do not cover the update");
+    std::size_t m = 0;
+    for (std::size_t v = 0, begin = 0; v < ends_.size(); begin = ends_[v++]) m += kept_count(ends_[v] - begin, ratio_);
+    return m;
+  }
+
   /// Writes the kept indices, ascending, to out.work[0..m); returns m.
   std::size_t select(std::span<const float> x, Rng& rng, EncodedUpdate& out) const {
     const std::size_t n = x.size();
     auto& work = out.work;
     switch (kind_) {
       case UpdateCodecKind::kTopK: {
-        const std::size_t k = kept_count(n, ratio_);
         std::iota(work.begin(), work.end(), std::uint32_t{0});
         // Strict total order: larger |x| first, ties by lower index.
         const auto before = [&x](std::uint32_t a, std::uint32_t b) {
           const float fa = std::fabs(x[a]), fb = std::fabs(x[b]);
           return fa > fb || (fa == fb && a < b);
         };
-        if (k < n)
-          std::nth_element(work.begin(), work.begin() + static_cast<std::ptrdiff_t>(k), work.end(),
-                           before);
-        std::sort(work.begin(), work.begin() + static_cast<std::ptrdiff_t>(k));
-        return k;
+        // The k largest of [begin, end) moved to [to, to + k), ascending.
+        const auto keep = [&](std::size_t begin, std::size_t end, std::size_t to) {
+          const std::size_t k = kept_count(end - begin, ratio_);
+          const auto b = work.begin() + static_cast<std::ptrdiff_t>(begin);
+          const auto e = work.begin() + static_cast<std::ptrdiff_t>(end);
+          if (k < end - begin) std::nth_element(b, b + static_cast<std::ptrdiff_t>(k), e, before);
+          std::sort(b, b + static_cast<std::ptrdiff_t>(k));
+          std::copy(b, b + static_cast<std::ptrdiff_t>(k), work.begin() + static_cast<std::ptrdiff_t>(to));
+          return k;
+        };
+        if (ends_.empty()) return keep(0, n, 0);
+        expects(ends_.back() == n, "sparse codec: variable ends do not cover the update");
+        std::size_t m = 0;  // kept so far; always <= begin, so the copy never overtakes
+        for (std::size_t v = 0, begin = 0; v < ends_.size(); begin = ends_[v++]) m += keep(begin, ends_[v], m);
+        return m;
       }
       case UpdateCodecKind::kRandK: {
         const std::size_t k = kept_count(n, ratio_);
@@ -405,6 +472,8 @@ class SparseCodec final : public UpdateCodec {
   int q_;
   std::size_t sample_;
   bool unbiased_;
+  bool sign_magnitude_;
+  std::vector<std::size_t> ends_;  // per-variable top-k: variable ends; empty = global
 };
 
 }  // namespace
@@ -416,6 +485,8 @@ void UpdateCodecSpec::validate() const {
     if (!(ratio > 0.0 && ratio <= 1.0)) throw ConfigError("uplink.ratio", "must be in (0, 1]");
     if (quantize_bits < 0 || quantize_bits > 16)
       throw ConfigError("uplink.quantize_bits", "must be 0 (fp32) or 1..16");
+    if (value_grid == ValueGrid::kSignMagnitude && quantize_bits == 1)
+      throw ConfigError("uplink.value_grid", "sign_magnitude needs uplink.quantize_bits >= 2 (a sign bit and a level)");
   }
   if (kind == UpdateCodecKind::kThresholdTopK && sample_size < 1)
     throw ConfigError("uplink.sample_size", "must be >= 1");

@@ -16,6 +16,12 @@ namespace po = boost::program_options;
 
 namespace fedhpc {
 
+double UplinkSection::ratio_at(int round) const noexcept {
+  if (round >= warmup_rounds || warmup_ratio <= codec.ratio) return codec.ratio;
+  // Geometric from warmup_ratio at round 0 towards ratio at round warmup_rounds.
+  return warmup_ratio * std::pow(codec.ratio / warmup_ratio, static_cast<double>(round) / warmup_rounds);
+}
+
 int RunConfig::clients_per_round() const {
   if (server.clients_per_round > 0) return server.clients_per_round;
   const double k = std::round(server.client_fraction * data.num_clients);
@@ -344,6 +350,24 @@ const std::vector<Option>& option_table() {
        [](RunConfig& c, S k, S v) { c.uplink.codec.ratio = parse_real(k, v, 0.0, 1.0, true); }},
       {"uplink.quantize_bits", "0", "bits of the kept values of sparse codecs (0: fp32)",
        [](RunConfig& c, S k, S v) { c.uplink.codec.quantize_bits = parse_int(k, v, 0, 16); }},
+      {"uplink.value_grid", "range",
+       "grid of quantized kept values (uplink.quantize_bits > 0): range (uniform over [min, max]) | "
+       "sign_magnitude (a sign bit, levels over [min |v|, max |v|])",
+       [](RunConfig& c, S k, S v) {
+         using G = compress::ValueGrid;
+         c.uplink.codec.value_grid = parse_enum<G>(k, v, {{"range", G::kRange}, {"sign_magnitude", G::kSignMagnitude}});
+       }},
+      {"uplink.topk_scope", "global", "topk: choose the k largest entries over the whole update (global) or in every variable (layer)",
+       [](RunConfig& c, S k, S v) {
+         using T = compress::TopKScope;
+         c.uplink.codec.scope = parse_enum<T>(k, v, {{"global", T::kGlobal}, {"layer", T::kLayer}});
+       }},
+      {"uplink.warmup_rounds", "0",
+       "sparse codecs: rounds of density warm-up (DGC): the kept fraction falls geometrically from "
+       "uplink.warmup_ratio to uplink.ratio (0: none)",
+       [](RunConfig& c, S k, S v) { c.uplink.warmup_rounds = static_cast<int>(parse_int(k, v, 0, kMaxInt)); }},
+      {"uplink.warmup_ratio", "0.25", "kept fraction of the first warm-up round",
+       [](RunConfig& c, S k, S v) { c.uplink.warmup_ratio = parse_real(k, v, 0.0, 1.0, true); }},
       {"uplink.sample_size", "4096", "threshold_topk: elements sampled to estimate the threshold",
        [](RunConfig& c, S k, S v) { c.uplink.codec.sample_size = static_cast<std::size_t>(parse_int(k, v, 1, kMaxInt)); }},
       {"uplink.levels", "15", "qsgd: quantization levels s",
@@ -354,14 +378,22 @@ const std::vector<Option>& option_table() {
        [](RunConfig& c, S k, S v) { c.uplink.codec.bits = parse_int(k, v, 1, 16); }},
       {"uplink.error_feedback", "none",
        "error feedback: none | client (residual kept per client in the shard) | server (on the "
-       "aggregate) | both",
+       "aggregate) | both | ef21 (client state g_i in the shard; sends C(update - g_i))",
        [](RunConfig& c, S k, S v) {
          c.uplink.error_feedback = parse_enum<ErrorFeedback>(k, v,
                                                              {{"none", ErrorFeedback::kNone},
                                                               {"client", ErrorFeedback::kClient},
                                                               {"server", ErrorFeedback::kServer},
-                                                              {"both", ErrorFeedback::kBoth}});
+                                                              {"both", ErrorFeedback::kBoth},
+                                                              {"ef21", ErrorFeedback::kEf21}});
        }},
+      {"uplink.residual_decay", "1",
+       "client error feedback: a residual stored `age` rounds ago is scaled by residual_decay^age "
+       "before it is added (1: kept as it is)",
+       [](RunConfig& c, S k, S v) { c.uplink.residual_decay = parse_real(k, v, 0.0, 1.0, false); }},
+      {"uplink.residual_max_age", "0",
+       "client error feedback: a residual stored more than this many rounds ago is dropped (0: never)",
+       [](RunConfig& c, S k, S v) { c.uplink.residual_max_age = static_cast<int>(parse_int(k, v, 0, kMaxInt)); }},
       {"uplink.residual", "fp32",
        "storage of client residuals: fp32 | fp16 | int8 | sparse | sparse16 (top entries, fp16 values, 16-bit indices)",
        [](RunConfig& c, S k, S v) {
@@ -621,6 +653,21 @@ void validate(const RunConfig& c) {
   if (c.uplink.error_feedback != ErrorFeedback::kNone && c.uplink.codec.kind == compress::UpdateCodecKind::kIdentity)
     throw ConfigError("uplink.error_feedback",
                       "needs a compressing uplink.codec (uplink.codec = none sends exact updates)");
+  {
+    using K = compress::UpdateCodecKind;
+    const K kind = c.uplink.codec.kind;
+    const bool sparse = kind == K::kTopK || kind == K::kThresholdTopK || kind == K::kRandK;
+    if (c.uplink.codec.scope == compress::TopKScope::kLayer && kind != K::kTopK)
+      throw ConfigError("uplink.topk_scope", "layer is a top-k option: set uplink.codec = topk");
+    if (c.uplink.warmup_rounds > 0 && !sparse)
+      throw ConfigError("uplink.warmup_rounds", "density warm-up needs a sparse uplink.codec (topk, threshold_topk, randk)");
+    if (c.uplink.codec.value_grid == compress::ValueGrid::kSignMagnitude && c.uplink.codec.quantize_bits == 0)
+      throw ConfigError("uplink.value_grid", "sign_magnitude is the grid of quantized values: set uplink.quantize_bits >= 2");
+    const bool residuals = c.uplink.error_feedback == ErrorFeedback::kClient || c.uplink.error_feedback == ErrorFeedback::kBoth;
+    if ((c.uplink.residual_decay != 1.0 || c.uplink.residual_max_age > 0) && !residuals)
+      throw ConfigError(c.uplink.residual_decay != 1.0 ? "uplink.residual_decay" : "uplink.residual_max_age",
+                        "ages client residuals: needs uplink.error_feedback = client or both");
+  }
   if (c.prune.method != PruneMethod::kNone && c.prune.lambda_max < c.prune.lambda_init)
     throw ConfigError("prune.lambda_max", "must not be below prune.lambda_init");
   if (c.prune.mode == PruneMode::kDpfServer && c.prune.method != PruneMethod::kFedDip &&

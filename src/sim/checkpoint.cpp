@@ -4,6 +4,7 @@
 #include <cstring>
 #include <filesystem>
 #include <map>
+#include <limits>
 #include <sstream>
 
 #include "fedhpc/comm/collectives.hpp"
@@ -16,7 +17,7 @@ namespace fedhpc::sim {
 namespace fs = std::filesystem;
 namespace {
 
-constexpr const char* kFormat = "fedhpc-checkpoint-2";
+constexpr const char* kFormat = "fedhpc-checkpoint-3";
 
 /// FNV-1a over the bytes of a span, chained.
 std::uint64_t fnv1a(const void* data, std::size_t bytes, std::uint64_t h) {
@@ -97,13 +98,14 @@ void write_checkpoint(const comm::Communicator& comm, const std::string& path,
                       const Checkpoint& ckpt, const std::string& results_part,
                       const ShardState& shard) {
   // Client residuals: this rank's stored slots, placed after the lower ranks'.
-  std::vector<std::int64_t> client, size, offset, hash;
+  std::vector<std::int64_t> client, size, offset, hash, round;
   std::vector<std::uint8_t> blob;
   if (shard.store) {
     for (std::size_t s = 0; s < shard.store->slots(); ++s) {
       if (!shard.store->has(s)) continue;
       const auto b = shard.store->blob(s);
       client.push_back(shard.slot_client[s]);
+      round.push_back(shard.slot_round.empty() ? -1 : shard.slot_round[s]);
       size.push_back(static_cast<std::int64_t>(b.size()));
       hash.push_back(static_cast<std::int64_t>(fnv1a(b.data(), b.size(), 0xcbf29ce484222325ULL)));
       const auto* p = reinterpret_cast<const std::uint8_t*>(b.data());
@@ -161,6 +163,7 @@ void write_checkpoint(const comm::Communicator& comm, const std::string& path,
   f.write_block<std::int64_t>("/residual/size", c.residual_entries, 0, first_entry, size);
   f.write_block<std::int64_t>("/residual/offset", c.residual_entries, 0, first_entry, offset);
   f.write_block<std::int64_t>("/residual/hash", c.residual_entries, 0, first_entry, hash);
+  f.write_block<std::int64_t>("/residual/round", c.residual_entries, 0, first_entry, round);
   f.write_block<std::uint8_t>("/residual/blob", c.residual_bytes, 0, first_byte, blob);
   f.commit();
   } catch (const AgreedIoError&) {
@@ -218,21 +221,29 @@ Checkpoint read_checkpoint(const std::string& path, const std::string& config_in
 }
 
 void read_shard_state(const std::string& path, std::span<const std::int32_t> slot_of,
-                      compress::ResidualStore& store) {
+                      compress::ResidualStore& store, std::span<std::int32_t> slot_round) {
   try {
     io::H5Reader r(path);
     const auto client = r.read<std::int64_t>("/residual/client");
     const auto size = r.read<std::int64_t>("/residual/size");
     const auto offset = r.read<std::int64_t>("/residual/offset");
     const auto hash = r.read<std::int64_t>("/residual/hash");
+    const auto round = r.read<std::int64_t>("/residual/round");
     const std::int64_t total = r.int_attribute("/", "residual_bytes");
-    if (size.size() != client.size() || offset.size() != client.size() || hash.size() != client.size())
+    if (size.size() != client.size() || offset.size() != client.size() || hash.size() != client.size() ||
+        round.size() != client.size())
       throw IoError("residual index datasets differ in length");
+    // No entry can be larger than the largest residual of this model (a
+    // forged size must not make us allocate it).
+    const auto largest = static_cast<std::int64_t>(
+        compress::residual_bytes(store.spec(), store.size(), store.size()));
     // This rank's entries in file order; adjacent ones are read in one go.
     std::vector<std::size_t> mine;
     for (std::size_t i = 0; i < client.size(); ++i) {
+      // offset <= total - size: no overflow for any int64 values.
       if (client[i] < 0 || static_cast<std::size_t>(client[i]) >= slot_of.size() || size[i] < 0 ||
-          offset[i] < 0 || offset[i] + size[i] > total)
+          size[i] > largest || offset[i] < 0 || total < size[i] || offset[i] > total - size[i] ||
+          round[i] < -1 || round[i] > std::numeric_limits<std::int32_t>::max())
         throw IoError("residual entry " + std::to_string(i) + " is out of range");
       if (slot_of[static_cast<std::size_t>(client[i])] >= 0) mine.push_back(i);
     }
@@ -253,8 +264,9 @@ void read_shard_state(const std::string& path, std::span<const std::int32_t> slo
         const auto n = static_cast<std::size_t>(size[e]);
         if (static_cast<std::int64_t>(fnv1a(p, n, 0xcbf29ce484222325ULL)) != hash[e])
           throw IoError("residual of client " + std::to_string(client[e]) + ": checksum mismatch");
-        store.set_blob(static_cast<std::size_t>(slot_of[static_cast<std::size_t>(client[e])]),
-                       std::span<const std::byte>(p, n));
+        const auto slot = static_cast<std::size_t>(slot_of[static_cast<std::size_t>(client[e])]);
+        store.set_blob(slot, std::span<const std::byte>(p, n));
+        slot_round[slot] = static_cast<std::int32_t>(round[e]);
       }
     }
   } catch (const Error& e) {

@@ -140,7 +140,7 @@ Simulation::Simulation(const RunConfig& cfg, std::string effective_ini,
 
   shard_ = std::make_unique<ClientShard>(*data_, cfg_, comm, trainer_.get());
   const auto [t0, t1] = test_rows(data_->test_size(), comm.rank(), comm.size());
-  uplink_ = make_uplink(cfg_, P, shard_->own());  // residual slots are filled lazily
+  uplink_ = make_uplink(cfg_, net_->layout(), shard_->own());  // residual slots are filled lazily
   // Before the large allocations: refuse a run its nodes cannot hold.
   const RankMemory need = estimate_rank_memory(cfg_, *data_, shard_->own(), t0, t1, P,
                                                uplink_->device_state_bytes(), train_rounds_);
@@ -162,7 +162,7 @@ Simulation::Simulation(const RunConfig& cfg, std::string effective_ini,
 
   // The seams of this run (docs/design.md): chosen here, once (the uplink above).
   if (server_feedback(cfg_.uplink)) {
-    compress::UpdateCodecSpec spec = cfg_.uplink.codec;
+    compress::UpdateCodecSpec spec = uplink_codec_spec(cfg_, net_->layout());
     spec.unbiased = false;  // contractive, as under client error feedback
     server_->add(std::make_unique<ServerFeedbackStage>(spec, P, cfg_.run.seed));
   }
@@ -246,10 +246,9 @@ ClientRecord Simulation::train_client(int round, const ClientVisit& v, fl::Round
   cr.status = static_cast<std::int32_t>(v.status);
   if (v.status != ClientStatus::kCompleted) return cr;
 
-  Rng rng(cfg_.run.seed, Purpose::kShuffle, static_cast<std::uint64_t>(round),
-          static_cast<std::uint64_t>(v.client));
+  train::ClientStreams streams(cfg_.run.seed, round, v.client);
   trainer_->prepare_client(v.client, v.samples, v.budget - std::min(v.budget, v.memory.state));
-  const train::LocalResult res = trainer_->train(data_->examples(v.client), rng);
+  const train::LocalResult res = trainer_->train(data_->examples(v.client), streams);
   cr.steps = res.steps;
   cr.flops = v.flops;
   // A diverged client (non-finite loss or parameters, or an update too large

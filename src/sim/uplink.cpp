@@ -1,5 +1,7 @@
 #include "fedhpc/sim/uplink.hpp"
 
+#include <cmath>
+
 #include "fedhpc/core/error.hpp"
 #include "fedhpc/core/memory_limits.hpp"
 #include "fedhpc/core/rng.hpp"
@@ -23,7 +25,8 @@ bool all_fit(std::span<const float> x) {
 }  // namespace
 
 bool client_feedback(const UplinkSection& u) noexcept {
-  return u.error_feedback == ErrorFeedback::kClient || u.error_feedback == ErrorFeedback::kBoth;
+  return u.error_feedback == ErrorFeedback::kClient || u.error_feedback == ErrorFeedback::kBoth ||
+         u.error_feedback == ErrorFeedback::kEf21;
 }
 bool server_feedback(const UplinkSection& u) noexcept {
   return u.error_feedback == ErrorFeedback::kServer || u.error_feedback == ErrorFeedback::kBoth;
@@ -35,12 +38,17 @@ void Uplink::declare(fl::Metrics& m, fl::TallyLayout& t) {
   round_bytes_ = m.declare("/rounds/residual_bytes", fl::Axis::kRound);
   round_stateful_ = m.declare("/rounds/stateful_clients", fl::Axis::kRound);
   client_bytes_ = m.declare("/clients/residual_bytes", fl::Axis::kClientRow);
+  client_ratio_ = m.declare("/clients/residual_norm_ratio", fl::Axis::kClientRow, false);
+  client_age_ = m.declare("/clients/residual_age", fl::Axis::kClientRow);
   slot_bytes_ = t.reserve("residual_bytes");
   slot_stateful_ = t.reserve("stateful_clients");
 }
 
 void Uplink::record_client(int client, std::size_t row, fl::Metrics& m) const {
   m.set_client_int(client_bytes_, row, client_state_bytes(client));
+  const Diagnostics d = client_diagnostics(client);
+  m.set_client_real(client_ratio_, row, d.norm_ratio);
+  m.set_client_int(client_age_, row, d.age);
 }
 
 void Uplink::tally(fl::RoundTally& t) const {
@@ -72,14 +80,20 @@ Sent PlainUplink::send(int, int, std::int64_t weight, const fl::ClientUpload& up
 
 // ---- CodecUplink ------------------------------------------------------------
 
-CodecUplink::CodecUplink(const compress::UpdateCodecSpec& spec, std::size_t n, std::uint64_t seed)
-    : codec_(compress::make_update_codec(spec)), seed_(seed), update_(n), decoded_(n) {}
+CodecUplink::CodecUplink(const compress::UpdateCodecSpec& spec, const UplinkSection& schedule,
+                         std::size_t n, std::uint64_t seed)
+    : spec_(spec), schedule_(schedule), codec_(compress::make_update_codec(spec)), seed_(seed), update_(n),
+      decoded_(n) {}
 
 Sent CodecUplink::send(int round, int client, std::int64_t weight, const fl::ClientUpload& up) {
   Sent s;
   // Checked before encoding: a quantizer would hide a non-finite value.
   form_update(up, update_);
   if (!all_fit(update_)) return s;
+  if (const double r = schedule_.ratio_at(round); r != spec_.ratio) {  // density warm-up
+    spec_.ratio = r;
+    codec_ = compress::make_update_codec(spec_);
+  }
   Rng rng(seed_, Purpose::kUplink, static_cast<std::uint64_t>(round), static_cast<std::uint64_t>(client));
   s.bytes = static_cast<std::int64_t>(codec_->encode(update_, rng, message_));
   codec_->decode(message_, decoded_);
@@ -91,16 +105,20 @@ Sent CodecUplink::send(int round, int client, std::int64_t weight, const fl::Cli
 
 // ---- ClientFeedbackUplink ---------------------------------------------------
 
-ClientFeedbackUplink::ClientFeedbackUplink(std::unique_ptr<Uplink> inner,
-                                           const compress::ResidualSpec& spec, std::size_t n,
-                                           std::span<const int> own_clients, int num_clients,
+ClientFeedbackUplink::ClientFeedbackUplink(std::unique_ptr<Uplink> inner, const UplinkSection& cfg,
+                                           std::size_t n, std::span<const int> own_clients, int num_clients,
                                            std::uint64_t seed)
     : inner_(std::move(inner)),
-      store_(spec, n, own_clients.size()),
+      ef21_(cfg.error_feedback == ErrorFeedback::kEf21),
+      decay_(cfg.residual_decay),
+      max_age_(cfg.residual_max_age),
+      store_(cfg.residual, n, own_clients.size()),
+      stored_round_(own_clients.size(), -1),
       slot_of_(static_cast<std::size_t>(num_clients), -1),
-      device_bytes_(compress::residual_bytes(spec, n, compress::kept_count(n, spec.sparse_ratio))),
+      device_bytes_(compress::residual_bytes(cfg.residual, n, compress::kept_count(n, cfg.residual.sparse_ratio))),
       seed_(seed),
-      u_(n) {
+      u_(n),
+      state_(n) {
   for (const int c : own_clients) {
     slot_of_[static_cast<std::size_t>(c)] = static_cast<std::int32_t>(slot_client_.size());
     slot_client_.push_back(c);
@@ -109,17 +127,46 @@ ClientFeedbackUplink::ClientFeedbackUplink(std::unique_ptr<Uplink> inner,
 
 Sent ClientFeedbackUplink::send(int round, int client, std::int64_t weight, const fl::ClientUpload& up) {
   const auto slot = static_cast<std::size_t>(slot_of_.at(static_cast<std::size_t>(client)));
+  last_client_ = -1;
   form_update(up, u_);
   if (!all_fit(u_)) return {};
-  store_.add_to(slot, u_);
+  double update_sq = 0.0;
+  for (const float v : u_) update_sq += static_cast<double>(v) * v;
+  const int stored = stored_round_[slot];
+  const int age = stored < 0 ? -1 : round - stored;
+  if (ef21_) {
+    // u = update - g; the server adds g + delivered.
+    store_.load(slot, state_);
+    for (std::size_t j = 0; j < u_.size(); ++j) u_[j] -= state_[j];
+  } else if (age >= 0 && (max_age_ == 0 || age <= max_age_)) {
+    if (decay_ == 1.0) {
+      store_.add_to(slot, u_);
+    } else {
+      const auto a = static_cast<float>(std::pow(decay_, age));
+      store_.load(slot, state_);
+      for (std::size_t j = 0; j < u_.size(); ++j) u_[j] += a * state_[j];
+    }
+  }
   Sent s = inner_->send(round, client, weight, fl::ClientUpload{u_, {}, up.bytes});
   if (!s.ok) return s;  // residual untouched
-  // The delivered part is what the server adds; the rest is the new residual.
+  // The delivered part: EF keeps the rest as its residual, EF21 adds it to g.
   const std::span<const float> delivered = s.contribution.values;
-  for (std::size_t j = 0; j < u_.size(); ++j) u_[j] -= delivered[j];
+  double rest_sq = 0.0;
+  for (std::size_t j = 0; j < u_.size(); ++j) {
+    u_[j] -= delivered[j];
+    rest_sq += static_cast<double>(u_[j]) * u_[j];
+  }
+  if (ef21_) {
+    for (std::size_t j = 0; j < u_.size(); ++j) state_[j] += delivered[j];
+    if (!comm::all_fit_weighted(state_, weight)) return {};
+    s.contribution = {state_, {}};
+  }
+  last_client_ = client;
+  last_ = {update_sq > 0.0 ? std::sqrt(rest_sq / update_sq) : 0.0, age};
   Rng rr(seed_, Purpose::kResidual, static_cast<std::uint64_t>(round), static_cast<std::uint64_t>(client));
   try {
-    store_.store(slot, u_, rr);
+    store_.store(slot, ef21_ ? std::span<const float>(state_) : std::span<const float>(u_), rr);
+    stored_round_[slot] = round;
   } catch (const std::bad_alloc&) {
     throw_out_of_memory("the error-feedback residual of client " + std::to_string(client) + " (this rank holds " +
                             std::to_string(store_.stored_slots()) + " residuals, " +
@@ -130,23 +177,36 @@ Sent ClientFeedbackUplink::send(int round, int client, std::int64_t weight, cons
 }
 
 void ClientFeedbackUplink::load_shard(const std::string& path) {
-  read_shard_state(path, slot_of_, store_);
+  read_shard_state(path, slot_of_, store_, stored_round_);
+}
+
+Uplink::Diagnostics ClientFeedbackUplink::client_diagnostics(int client) const {
+  return client == last_client_ ? last_ : Diagnostics{};
 }
 
 std::int64_t ClientFeedbackUplink::client_state_bytes(int client) const {
   return static_cast<std::int64_t>(store_.bytes(static_cast<std::size_t>(slot_of_.at(static_cast<std::size_t>(client)))));
 }
 
-std::unique_ptr<Uplink> make_uplink(const RunConfig& cfg, std::size_t n, std::span<const int> own_clients) {
-  if (cfg.uplink.codec.kind == compress::UpdateCodecKind::kIdentity) return std::make_unique<PlainUplink>();
+compress::UpdateCodecSpec uplink_codec_spec(const RunConfig& cfg, const model::ParamLayout& layout) {
   compress::UpdateCodecSpec spec = cfg.uplink.codec;
   // Error feedback needs a contractive compressor: rand-k then sends its kept
   // values unscaled (scaled by n/k the residual would grow without bound).
   spec.unbiased = cfg.uplink.error_feedback == ErrorFeedback::kNone;
-  std::unique_ptr<Uplink> up = std::make_unique<CodecUplink>(spec, n, cfg.run.seed);
+  spec.segment_ends.clear();
+  if (spec.scope == compress::TopKScope::kLayer)
+    for (const auto& v : layout.vars()) spec.segment_ends.push_back(v.offset + v.size);
+  return spec;
+}
+
+std::unique_ptr<Uplink> make_uplink(const RunConfig& cfg, const model::ParamLayout& layout,
+                                    std::span<const int> own_clients) {
+  if (cfg.uplink.codec.kind == compress::UpdateCodecKind::kIdentity) return std::make_unique<PlainUplink>();
+  const std::size_t n = layout.size();
+  std::unique_ptr<Uplink> up = std::make_unique<CodecUplink>(uplink_codec_spec(cfg, layout), cfg.uplink, n, cfg.run.seed);
   if (client_feedback(cfg.uplink))
-    up = std::make_unique<ClientFeedbackUplink>(std::move(up), cfg.uplink.residual, n, own_clients,
-                                                cfg.data.num_clients, cfg.run.seed);
+    up = std::make_unique<ClientFeedbackUplink>(std::move(up), cfg.uplink, n, own_clients, cfg.data.num_clients,
+                                                cfg.run.seed);
   return up;
 }
 

@@ -21,9 +21,9 @@ void MixedTrainer::prepare_client(int client, std::int64_t num_samples, std::uin
   client_ = client;
 }
 
-LocalResult MixedTrainer::train(const data::ExampleView& data, Rng& rng) {
+LocalResult MixedTrainer::train(const data::ExampleView& data, ClientStreams& streams) {
   ++trained_[zo_mode_ ? 1 : 0];
-  return zo_mode_ ? zo_->train(data, rng) : backprop_->train(data, rng);
+  return zo_mode_ ? zo_->train(data, streams) : backprop_->train(data, streams);
 }
 
 MemoryBreakdown MixedTrainer::peak_memory(std::int64_t num_samples) const {

@@ -39,7 +39,7 @@ void SgdTrainer::begin_round(int round, std::span<const float> global) {
 
 fl::ClientUpload SgdTrainer::upload() const { return {local_, global_, store_->uplink_bytes()}; }
 
-LocalResult SgdTrainer::train(const data::ExampleView& data, Rng& rng) {
+LocalResult SgdTrainer::train(const data::ExampleView& data, ClientStreams& streams) {
   expects(data.n > 0, "SgdTrainer: client without examples");
   store_->start_client();
   if (!velocity_.empty()) std::fill(velocity_.begin(), velocity_.end(), 0.0f);
@@ -55,7 +55,7 @@ LocalResult SgdTrainer::train(const data::ExampleView& data, Rng& rng) {
   for (std::int64_t s = 0; s < steps; ++s) {
     if (cursor >= data.n) {
       std::iota(order.begin(), order.end(), 0);
-      rng.shuffle(order);
+      streams.order.shuffle(order);
       cursor = 0;
     }
     const int b = static_cast<int>(std::min<std::int64_t>(cfg_.batch_size, data.n - cursor));
@@ -76,7 +76,7 @@ LocalResult SgdTrainer::train(const data::ExampleView& data, Rng& rng) {
     result.loss_sum += stats.loss_sum;
     result.examples_seen += b;
     ++result.steps;
-    store_->step(grads_, velocity_, hyper_, rng);
+    store_->step(grads_, velocity_, hyper_, streams.rounding);
   }
   store_->finish_client(local_);
   result.diverged = store_->diverged();

@@ -192,13 +192,13 @@ void ZoTrainer::expand(std::uint64_t seed, float scale, std::span<float> out) {
   }
 }
 
-LocalResult ZoTrainer::train(const data::ExampleView& data, Rng& rng) {
+LocalResult ZoTrainer::train(const data::ExampleView& data, ClientStreams& streams) {
   expects(data.n > 0, "ZoTrainer: client without examples");
   store_->start_client();
   LocalResult res;
   if (!local_) {
     // One estimate at the round's model over all the client's examples.
-    const std::uint64_t seed = seed_ = rng.next();
+    const std::uint64_t seed = seed_ = streams.directions.next();
     const Stopwatch passes;
     differences(seed, data.x, data.y, data.n, res);
     pass_seconds_ += passes.seconds();  // the client's part; expanding below is the server's
@@ -218,7 +218,7 @@ LocalResult ZoTrainer::train(const data::ExampleView& data, Rng& rng) {
   std::int64_t cursor = data.n;
   for (int s = 0; s < zo_.local_steps; ++s) {
     if (cursor >= data.n) {
-      rng.shuffle(std::span<std::int32_t>(order_));
+      streams.order.shuffle(std::span<std::int32_t>(order_));
       cursor = 0;
     }
     const int b = static_cast<int>(std::min<std::int64_t>(client_.batch_size, data.n - cursor));
@@ -228,10 +228,10 @@ LocalResult ZoTrainer::train(const data::ExampleView& data, Rng& rng) {
       batch_y_[static_cast<std::size_t>(i)] = data.y[e];
     }
     cursor += b;
-    const std::uint64_t seed = rng.next();
+    const std::uint64_t seed = streams.directions.next();
     differences(seed, batch_x_.data(), batch_y_.data(), b, res);
     expand(seed, 1.0f, grads_);  // the ZO gradient estimate
-    store_->step(grads_, velocity_, hyper_, rng);
+    store_->step(grads_, velocity_, hyper_, streams.rounding);
     ++res.steps;
   }
   store_->finish_client(after_);

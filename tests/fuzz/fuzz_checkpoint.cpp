@@ -114,7 +114,8 @@ void replace_attribute(hid_t file, FuzzedDataProvider& in) {
 
 void replace_dataset(hid_t file, FuzzedDataProvider& in) {
   const char* name = in.PickValueInArray({"/model", "/residual/client", "/residual/size",
-                                          "/residual/offset", "/residual/hash", "/residual/blob"});
+                                          "/residual/offset", "/residual/hash", "/residual/round",
+                                          "/residual/blob"});
   if (H5Lexists(file, "/residual", H5P_DEFAULT) <= 0) return;
   if (H5Lexists(file, name, H5P_DEFAULT) > 0) io::h5check(H5Ldelete(file, name, H5P_DEFAULT), "H5Ldelete");
   if (in.ConsumeBool()) return;  // deleted
@@ -197,8 +198,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   std::vector<std::int32_t> slot_of(in.ConsumeIntegralInRange<std::size_t>(0, kMaxClients));
   for (std::size_t i = 0; i < slot_of.size(); ++i)
     slot_of[i] = in.ConsumeBool() ? static_cast<std::int32_t>(i) : -1;
+  std::vector<std::int32_t> slot_round(kMaxClients, -1);
   try {
-    sim::read_shard_state(path, slot_of, store);
+    sim::read_shard_state(path, slot_of, store, slot_round);
   } catch (const ConfigError&) {
   }
   return 0;

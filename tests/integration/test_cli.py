@@ -300,6 +300,47 @@ class Uplink(Tmp):
             self.assertLess(np.max(np.abs(ma - mb)), 1e-6)
             self.assertLess(fb["/execution/mpi_bytes_sent"][0], fa["/execution/mpi_bytes_sent"][0] / 3)
 
+    def test_topk_remedies_and_residual_diagnostics(self):
+        # 10 clients, 5 per round: clients come back, so residuals have ages.
+        few = override(TINY, data__num_clients="10", server__clients_per_round="5", server__rounds="6")
+        remedies = ["--uplink.codec", "topk", "--uplink.ratio", "0.01", "--uplink.quantize_bits", "4",
+                    "--uplink.value_grid", "sign_magnitude", "--uplink.topk_scope", "layer",
+                    "--uplink.warmup_rounds", "3", "--uplink.error_feedback", "client",
+                    "--uplink.residual_decay", "0.8", "--uplink.residual_max_age", "2"]
+        ef21 = ["--uplink.codec", "topk", "--uplink.ratio", "0.01", "--uplink.error_feedback", "ef21"]
+        for name, extra in (("remedies", remedies), ("ef21", ef21)):
+            outs = []
+            for n in (1, 2, 4):
+                o = self.out(f"{name}{n}.h5")
+                run(few + extra + ["--run.output", o], np_=n)
+                outs.append(o)
+            for o in outs[1:]:
+                d = h5diff(outs[0], o)
+                self.assertEqual(d.returncode, 0, name + d.stdout + d.stderr)
+            with h5py.File(outs[0]) as f:
+                c, r = f["/clients"], f["/rounds"]
+                done = c["status"][:] == 0
+                ids, rounds, age = c["client_id"][:], c["round"][:], c["residual_age"][:]
+                ratio = c["residual_norm_ratio"][:]
+                last, returning = {}, 0
+                for i in np.flatnonzero(done):
+                    expected = rounds[i] - last[ids[i]] if ids[i] in last else -1
+                    self.assertEqual(age[i], expected, (name, i))
+                    returning += expected > 0
+                    last[ids[i]] = rounds[i]
+                self.assertGreater(returning, 5, name)
+                self.assertTrue(np.all(np.isfinite(ratio[done]) & (ratio[done] > 0) & (ratio[done] < 2)),
+                                (name, ratio))
+                up = r["bytes_up"][:]
+                if name == "remedies":
+                    # Warm-up: 25 % of every variable in round 0, 1 % from round 3.
+                    self.assertGreater(up[0], 5 * up[3], up)
+                    self.assertEqual(up[3], up[4], up)
+                else:
+                    # EF21 sends top-k of update - g: 1 % of P, fp32 values.
+                    k = round(0.01 * self.P)
+                    self.assertEqual(up[0], 5 * (support_bytes(self.P, k) + 4 * k))
+
     def test_server_error_feedback_compresses_the_global_update(self):
         o = self.out("server.h5")
         run(TINY + ["--uplink.codec", "topk", "--uplink.ratio", "0.01",
@@ -356,6 +397,18 @@ class BadInput(Tmp):
 
     def test_error_feedback_needs_a_codec(self):
         self.expect_usage_error(TINY + ["--uplink.error_feedback", "client"], "uplink.error_feedback")
+        topk = TINY + ["--uplink.codec", "topk"]
+        self.expect_usage_error(topk + ["--uplink.value_grid", "sign_magnitude"], "uplink.value_grid")
+        self.expect_usage_error(topk + ["--uplink.value_grid", "sign_magnitude", "--uplink.quantize_bits", "1"],
+                                "uplink.value_grid")
+        self.expect_usage_error(TINY + ["--uplink.codec", "randk", "--uplink.topk_scope", "layer"],
+                                "uplink.topk_scope")
+        self.expect_usage_error(TINY + ["--uplink.codec", "qsgd", "--uplink.warmup_rounds", "5"],
+                                "uplink.warmup_rounds")
+        self.expect_usage_error(topk + ["--uplink.residual_decay", "0.5"], "uplink.residual_decay")
+        self.expect_usage_error(topk + ["--uplink.error_feedback", "ef21", "--uplink.residual_max_age", "3"],
+                                "uplink.residual_max_age")
+        self.expect_usage_error(topk + ["--uplink.residual_decay", "1.5"], "uplink.residual_decay")
         self.expect_usage_error(TINY + ["--uplink.codec", "topk", "--uplink.residual", "int4"],
                                 "uplink.residual")
         self.expect_usage_error(TINY + ["--aggregate.path", "ring"], "aggregate.path")
@@ -664,8 +717,9 @@ class Checkpoint(Tmp):
         self.resume_and_compare(o, 2)
 
     def test_error_feedback_state_resumes_at_other_rank_counts(self):
+        # Decay by age: the resumed run needs every residual's round back.
         ef = ["--uplink.codec", "topk", "--uplink.ratio", "0.05", "--uplink.error_feedback", "both",
-              "--uplink.residual", "int8"]
+              "--uplink.residual", "int8", "--uplink.residual_decay", "0.9"]
         ref = self.out("ef_ref.h5")
         run(LONG + ef + ["--run.progress", "false", "--run.output", ref], np_=2)
         for np_resume in (4, 1):

@@ -119,7 +119,7 @@ TEST(ClientMemory, MaskedZoClientAllocatesWhatItsModelSaysAndNothingPerClient) {
   long long client_bytes = 0;
   {
     const Meter m;
-    Rng r(1, Purpose::kShuffle, 0, 0);
+    train::ClientStreams r(1, 0, 0);
     b.trainer->train(view, r);
     client_bytes = m.bytes();
   }
@@ -127,7 +127,7 @@ TEST(ClientMemory, MaskedZoClientAllocatesWhatItsModelSaysAndNothingPerClient) {
   {
     const Meter m;
     for (int k = 1; k < 4; ++k) {
-      Rng r(1, Purpose::kShuffle, 0, static_cast<std::uint64_t>(k));
+      train::ClientStreams r(1, 0, k);
       b.trainer->train(view, r);
     }
     EXPECT_EQ(m.calls(), 0);

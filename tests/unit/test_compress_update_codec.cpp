@@ -429,3 +429,87 @@ TEST(CompressUpdateCodec, MessageBytesDoNotDependOnBufferHistory) {
     EXPECT_EQ(used.bytes, fresh.bytes) << static_cast<int>(kind);
   }
 }
+
+TEST(CompressUpdateCodec, SignMagnitudeGridIsUnbiasedAndKeepsSigns) {
+  auto s = spec_of(K::kRandK);  // rand-k: every element is kept in some trial
+  s.ratio = 0.25;
+  s.quantize_bits = 3;
+  s.value_grid = ValueGrid::kSignMagnitude;
+  expect_unbiased(s, 40, 4000);
+  // Top-k: one sign bit and 2^(q-1) levels over [min |v|, max |v|] of the kept
+  // values; the decoded value keeps the sign and lies within one level.
+  s = spec_of(K::kTopK);
+  s.quantize_bits = 4;
+  s.value_grid = ValueGrid::kSignMagnitude;
+  const auto c = make_update_codec(s);
+  for (const std::size_t n : kSizes) {
+    const auto x = random_update(n, 5);
+    EncodedUpdate e;
+    std::size_t bytes = 0;
+    const auto y = round_trip(*c, x, 3, e, &bytes);
+    const std::size_t k = kept_count(n, s.ratio);
+    EXPECT_EQ(bytes, support(n, k) + 8 + pbytes(k, 4)) << n;
+    float lo = INFINITY, hi = 0.0f;
+    for (std::size_t i = 0; i < n; ++i)
+      if (y[i] != 0.0f) {
+        lo = std::min(lo, std::fabs(x[i]));
+        hi = std::max(hi, std::fabs(x[i]));
+      }
+    const float step = (hi - lo) / 7.0f;
+    for (std::size_t i = 0; i < n; ++i) {
+      if (y[i] == 0.0f) continue;
+      EXPECT_EQ(std::signbit(y[i]), std::signbit(x[i])) << n << " " << i;
+      EXPECT_LE(std::fabs(y[i] - x[i]), step * 1.0001f + 1e-6f) << n << " " << i;
+      EXPECT_GE(std::fabs(y[i]), lo * 0.9999f) << "no level below the smallest kept magnitude";
+    }
+  }
+}
+
+TEST(CompressUpdateCodec, PerVariableTopKKeepsTheLargestOfEveryVariable) {
+  // Three variables of very different scales: global top-k would spend every
+  // kept entry on the large one; per-variable keeps k_s of each.
+  const std::vector<std::size_t> sizes = {30, 200, 17};
+  std::vector<float> x;
+  for (std::size_t v = 0; v < sizes.size(); ++v) {
+    const auto part = random_update(sizes[v], 40 + v);
+    for (const float a : part) x.push_back(a * (v == 1 ? 1000.0f : 1.0f));
+  }
+  auto s = spec_of(K::kTopK);
+  s.scope = TopKScope::kLayer;
+  s.segment_ends = {30, 230, 247};
+  const auto c = make_update_codec(s);
+  EncodedUpdate e;
+  std::size_t bytes = 0;
+  const auto y = round_trip(*c, x, 1, e, &bytes);
+  std::size_t k_total = 0, begin = 0;
+  for (std::size_t v = 0; v < sizes.size(); ++v) {
+    const std::size_t end = s.segment_ends[v], k = kept_count(sizes[v], s.ratio);
+    k_total += k;
+    std::vector<float> mags;
+    for (std::size_t i = begin; i < end; ++i) mags.push_back(std::fabs(x[i]));
+    std::sort(mags.begin(), mags.end(), std::greater<float>());
+    std::size_t kept = 0;
+    for (std::size_t i = begin; i < end; ++i) {
+      if (y[i] == 0.0f) continue;
+      ++kept;
+      EXPECT_EQ(y[i], x[i]);
+      EXPECT_GE(std::fabs(x[i]), mags[k - 1]) << "variable " << v;
+    }
+    EXPECT_EQ(kept, k) << "variable " << v;
+    begin = end;
+  }
+  EXPECT_EQ(e.kept, k_total);
+  EXPECT_EQ(bytes, support(x.size(), k_total) + 4 * k_total);
+}
+
+TEST(CompressUpdateCodec, SignMagnitudeNeedsASignBitAndALevel) {
+  auto s = spec_of(K::kTopK);
+  s.quantize_bits = 1;
+  s.value_grid = ValueGrid::kSignMagnitude;
+  try {
+    s.validate();
+    FAIL() << "accepted 1-bit sign_magnitude";
+  } catch (const ConfigError& e) {
+    EXPECT_NE(std::string(e.what()).find("uplink.value_grid"), std::string::npos);
+  }
+}

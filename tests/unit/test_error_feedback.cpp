@@ -3,6 +3,7 @@
 // sends codec(update + residual) and keeps the rest in its ResidualStore.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 #include <vector>
@@ -16,6 +17,13 @@ using namespace fedhpc;
 using namespace fedhpc::compress;
 
 namespace {
+
+/// A model of one variable of n parameters.
+model::ParamLayout flat_layout(std::size_t n) {
+  model::ParamLayout layout;
+  layout.add("b", {static_cast<int>(n)}, model::VarKind::kBias);
+  return layout;
+}
 
 struct Trace {
   std::vector<double> updates, sent;  // sums over rounds
@@ -34,7 +42,7 @@ std::unique_ptr<sim::Uplink> feedback_uplink(UpdateCodecKind kind, ResidualForm 
   cfg.uplink.error_feedback = ErrorFeedback::kClient;
   cfg.uplink.residual.form = form;
   const int own[] = {0};
-  return sim::make_uplink(cfg, n, own);
+  return sim::make_uplink(cfg, flat_layout(n), own);
 }
 
 /// The residual the uplink holds for client 0.
@@ -212,7 +220,7 @@ TEST(Uplink, PlainSendsTheExactUpdateAndTheTrainersBytes) {
   RunConfig cfg;
   cfg.data.num_clients = 1;
   const int own[] = {0};
-  const auto up = sim::make_uplink(cfg, 3, own);
+  const auto up = sim::make_uplink(cfg, flat_layout(3), own);
   const std::vector<float> after = {1.0f, 2.0f, 3.0f}, before = {0.5f, 2.0f, -1.0f};
   const sim::Sent s = up->send(0, 0, 7, fl::ClientUpload{after, before, 1234});
   ASSERT_TRUE(s.ok);
@@ -225,4 +233,103 @@ TEST(Uplink, PlainSendsTheExactUpdateAndTheTrainersBytes) {
   EXPECT_TRUE(up->send(0, 0, 1, fl::ClientUpload{big, before, 1234}).ok);
   EXPECT_FALSE(up->send(0, 0, 1000, fl::ClientUpload{big, before, 1234}).ok);
   EXPECT_FALSE(up->send(0, 0, 1000, fl::ClientUpload{big, {}, 1234}).ok);
+}
+
+namespace {
+
+/// Client 0's uplink under `ef` (top-10 %, fp32 residuals), with an aged residual policy.
+std::unique_ptr<sim::Uplink> aged_uplink(ErrorFeedback ef, std::size_t n, double decay, int max_age) {
+  RunConfig cfg;
+  cfg.run.seed = 3;
+  cfg.data.num_clients = 1;
+  cfg.uplink.codec.kind = UpdateCodecKind::kTopK;
+  cfg.uplink.codec.ratio = 0.1;
+  cfg.uplink.error_feedback = ef;
+  cfg.uplink.residual_decay = decay;
+  cfg.uplink.residual_max_age = max_age;
+  const int own[] = {0};
+  return sim::make_uplink(cfg, flat_layout(n), own);
+}
+
+std::vector<float> keyed_update(std::size_t n, int round) {
+  Rng g(9, Purpose::kBench, static_cast<std::uint64_t>(round));
+  std::vector<float> u(n);
+  for (float& v : u) v = static_cast<float>(g.normal());
+  return u;
+}
+
+}  // namespace
+
+TEST(ErrorFeedback, AResidualIsScaledByDecayToTheAgeAndDroppedBeyondMaxAge) {
+  const std::size_t n = 200;
+  const auto u0 = keyed_update(n, 0), u4 = keyed_update(n, 4);
+  for (const int max_age : {0, 3}) {
+    const auto up = aged_uplink(ErrorFeedback::kClient, n, 0.5, max_age);
+    ASSERT_TRUE(up->send(0, 0, 1, fl::ClientUpload{u0, {}, 0}).ok);
+    EXPECT_EQ(up->client_diagnostics(0).age, -1) << "no residual before the first send";
+    const std::vector<float> r0 = residual_of(*up, n);
+    const sim::Sent s = up->send(4, 0, 1, fl::ClientUpload{u4, {}, 0});
+    ASSERT_TRUE(s.ok);
+    EXPECT_EQ(up->client_diagnostics(0).age, 4);
+    EXPECT_TRUE(std::isnan(up->client_diagnostics(1).norm_ratio)) << "another client's row";
+    // What went out plus what is kept is the update plus 0.5^4 r0 (age 4),
+    // or the update alone when the residual is older than max_age = 3.
+    const std::vector<float> r4 = residual_of(*up, n);
+    double rest = 0, norm = 0;
+    for (std::size_t j = 0; j < n; ++j) {
+      const float expected = max_age == 3 ? u4[j] : u4[j] + 0.0625f * r0[j];
+      EXPECT_EQ(s.contribution.values[j] + r4[j], expected) << j;
+      rest += static_cast<double>(r4[j]) * r4[j];
+      norm += static_cast<double>(u4[j]) * u4[j];
+    }
+    EXPECT_DOUBLE_EQ(up->client_diagnostics(0).norm_ratio, std::sqrt(rest / norm));
+  }
+}
+
+TEST(ErrorFeedback, Ef21SendsTheChangeOfItsStateAndTheServerAddsTheState) {
+  const std::size_t n = 200;
+  const auto up = aged_uplink(ErrorFeedback::kEf21, n, 1.0, 0);
+  std::vector<float> g(n, 0.0f);
+  for (int round = 0; round < 4; ++round) {
+    const auto u = keyed_update(n, round);
+    const sim::Sent s = up->send(round, 0, 1, fl::ClientUpload{u, {}, 0});
+    ASSERT_TRUE(s.ok);
+    // The message is top-k of u - g: k entries change g, exactly by u - g.
+    std::size_t changed = 0;
+    for (std::size_t j = 0; j < n; ++j) {
+      const float next = s.contribution.values[j];
+      if (next != g[j]) {
+        ++changed;
+        EXPECT_EQ(next, g[j] + (u[j] - g[j])) << round << " " << j;
+      }
+      g[j] = next;
+    }
+    EXPECT_EQ(changed, kept_count(n, 0.1)) << round;
+    EXPECT_EQ(s.bytes, static_cast<std::int64_t>(support_bytes(n, kept_count(n, 0.1)) + 4 * kept_count(n, 0.1)));
+    EXPECT_EQ(residual_of(*up, n), g) << "the client keeps the state the server added";
+  }
+}
+
+TEST(Uplink, DensityWarmUpFallsGeometricallyToTheRatio) {
+  RunConfig cfg;
+  cfg.data.num_clients = 1;
+  cfg.uplink.codec.kind = UpdateCodecKind::kTopK;
+  cfg.uplink.codec.ratio = 0.01;
+  cfg.uplink.warmup_rounds = 4;
+  cfg.uplink.warmup_ratio = 0.25;
+  EXPECT_DOUBLE_EQ(cfg.uplink.ratio_at(0), 0.25);
+  EXPECT_NEAR(cfg.uplink.ratio_at(2), 0.05, 1e-12);
+  EXPECT_DOUBLE_EQ(cfg.uplink.ratio_at(4), 0.01);
+  EXPECT_DOUBLE_EQ(cfg.uplink.ratio_at(99), 0.01);
+  const std::size_t n = 1000;
+  const int own[] = {0};
+  const auto up = sim::make_uplink(cfg, flat_layout(n), own);
+  const auto u = keyed_update(n, 0);
+  for (const int round : {0, 2, 4, 0}) {
+    const sim::Sent s = up->send(round, 0, 1, fl::ClientUpload{u, {}, 0});
+    ASSERT_TRUE(s.ok);
+    const auto nonzero = std::count_if(s.contribution.values.begin(), s.contribution.values.end(),
+                                       [](float v) { return v != 0.0f; });
+    EXPECT_EQ(static_cast<std::size_t>(nonzero), kept_count(n, cfg.uplink.ratio_at(round))) << round;
+  }
 }

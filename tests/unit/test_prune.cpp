@@ -67,8 +67,8 @@ struct Client {
   std::vector<float> train(std::unique_ptr<train::ParamStore> store) {
     train::SgdTrainer t(cfg.client, *net, std::move(store));
     t.begin_round(0, global);
-    Rng rng(1, Purpose::kShuffle, 0, 0);
-    t.train(view(), rng);
+    train::ClientStreams streams(1, 0, 0);
+    t.train(view(), streams);
     const auto up = t.upload();
     return {up.after.begin(), up.after.end()};
   }

@@ -57,11 +57,13 @@ struct Fixture {
   }
 
   /// Trains one client with `store` and returns the model the server receives.
-  std::vector<float> train(std::unique_ptr<train::ParamStore> store, train::LocalResult* res = nullptr) {
+  std::vector<float> train(std::unique_ptr<train::ParamStore> store, train::LocalResult* res = nullptr,
+                           train::ClientStreams* used = nullptr) {
     train::SgdTrainer t(cfg.client, *net, std::move(store));
     t.begin_round(0, global);
-    Rng rng(cfg.run.seed, Purpose::kShuffle, 0, 0);
-    const auto r = t.train(view(), rng);
+    train::ClientStreams own(cfg.run.seed, 0, 0);
+    train::ClientStreams& streams = used ? *used : own;
+    const auto r = t.train(view(), streams);
     if (res) *res = r;
     const fl::ClientUpload up = t.upload();
     EXPECT_EQ(up.before.data(), global.data()) << "the update is against the server model";
@@ -94,6 +96,21 @@ TEST(Train, Int8StorageTrainsCloseToFp32AndLowersLoss) {
   EXPECT_NEAR(q.loss_sum / q.examples_seen, fp.loss_sum / fp.examples_seen, 0.1);
   // ...and its update points the same way as the fp32 client's.
   EXPECT_GT(f.update_cosine(plain, quant), 0.9);
+}
+
+TEST(Train, StochasticStorageDrawsFromItsOwnStreamSoBatchesArePaired) {
+  // An fp32 client and an int8 client with stochastic re-encoding draw their
+  // minibatch order identically: after training, both order streams are in
+  // the same state, and only the int8 client used its rounding stream.
+  Fixture f;
+  train::ClientStreams plain(f.cfg.run.seed, 3, 7), quant(f.cfg.run.seed, 3, 7);
+  f.train(std::make_unique<train::Fp32Store>(f.net->layout()), nullptr, &plain);
+  f.cfg.storage.codec = compress::StorageSpec::Codec::kInt;
+  f.cfg.storage.bits = 8;
+  f.cfg.storage.rounding = compress::Rounding::kStochastic;
+  f.train(train::make_param_store(f.cfg, f.net->layout()), nullptr, &quant);
+  EXPECT_EQ(plain.order.next(), quant.order.next());
+  EXPECT_NE(plain.rounding.next(), quant.rounding.next());
 }
 
 TEST(Train, TilesNarrowerThanARowStillDecodeWholeRows) {

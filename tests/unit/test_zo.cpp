@@ -136,8 +136,8 @@ TEST(ZoTrainer, EstimateAlignsWithTheGradientMoreAsKGrows) {
     double sum = 0;
     for (int rep = 0; rep < 8; ++rep) {
       trainer->begin_round(rep, w);
-      Rng rng(7, Purpose::kShuffle, static_cast<std::uint64_t>(rep), 1);
-      const auto res = trainer->train({c.x.data(), c.y.data(), 40}, rng);
+      train::ClientStreams streams(7, rep, 1);
+      const auto res = trainer->train({c.x.data(), c.y.data(), 40}, streams);
       EXPECT_FALSE(res.diverged);
       const auto up = trainer->upload();
       EXPECT_TRUE(up.before.empty());
@@ -167,8 +167,8 @@ TEST(ZoTrainer, ServerRegeneratesTheEstimateFromSeedAndDifferences) {
   net->init(w, init);
   train::ZoTrainer trainer(cfg, *net, train::make_param_store(cfg, net->layout()));
   trainer.begin_round(0, w);
-  Rng rng(4, Purpose::kShuffle, 0, 3);
-  trainer.train({c.x.data(), c.y.data(), 20}, rng);
+  train::ClientStreams streams(4, 0, 3);
+  trainer.train({c.x.data(), c.y.data(), 20}, streams);
   EXPECT_GT(trainer.pass_seconds(), 0.0);  // the client's forward passes were timed
   ASSERT_EQ(trainer.sent().size(), static_cast<std::size_t>(K));
   // The server's side: directions from the seed, variable by variable.

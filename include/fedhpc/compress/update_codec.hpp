@@ -29,7 +29,13 @@
 ///            of n bits when that is strictly smaller (EncodedUpdate::bitmask);
 ///   values   V(k) = 4k with quantize_bits = 0 (fp32, in ascending index order),
 ///            V(k) = 8 + P(k, q) with quantize_bits = q: the kept values through
-///            the uniform q-bit codec above (own lo/hi, unbiased).
+///            the uniform q-bit codec above (own lo/hi, unbiased), or with
+///            value_grid = sign_magnitude [lo, hi] = [min |v|, max |v|] and
+///            codes (level << 1 | sign), level in 0..2^(q-1)-1 rounded
+///            stochastically over [lo, hi] (unbiased; q >= 2).
+/// Per-variable top-k (scope = layer) keeps kept_count(size_s, ratio) entries
+/// of every variable s (segment_ends) and sends them as one support: k is
+/// the sum, the layout above is unchanged.
 /// n itself is not sent: the receiver knows the model size. Rand-k sends its
 /// indices like top-k (no shared-seed shortcut). Floats and the count are in
 /// host (little-endian) byte order. Updates must be finite.

@@ -116,7 +116,9 @@ struct StorageSection : compress::StorageSpec {
   int decode_tile = 4096;       ///< elements decoded at a time (0: whole variables)
 };
 
-enum class ErrorFeedback { kNone, kClient, kServer, kBoth };
+/// kEf21: the client keeps g_i, sends C(update - g_i) and sets g_i += sent;
+/// the server adds the sampled clients' g_i (Richtárik et al. 2021).
+enum class ErrorFeedback { kNone, kClient, kServer, kBoth, kEf21 };
 
 /// [uplink] — compression of the client updates sent to the server. codec.kind
 /// kIdentity is "none": the trainer's upload is sent as it is.
@@ -124,6 +126,14 @@ struct UplinkSection {
   compress::UpdateCodecSpec codec;   ///< codec and its parameters (unbiased is set at set-up)
   ErrorFeedback error_feedback = ErrorFeedback::kNone;  ///< where the residual lives
   compress::ResidualSpec residual;   ///< client residual storage form
+  /// Client error feedback: a residual stored `age` rounds ago is scaled by
+  /// residual_decay^age before it is added (1: kept as it is).
+  double residual_decay = 1.0;
+  int residual_max_age = 0;         ///< client error feedback: older residuals are dropped (0: never)
+  int warmup_rounds = 0;            ///< sparse codecs: rounds of density warm-up (DGC; 0: none)
+  double warmup_ratio = 0.25;       ///< density of round 0 of the warm-up, falling geometrically to ratio
+  /// The kept fraction of the sparse codecs in `round` (the warm-up, then codec.ratio).
+  double ratio_at(int round) const noexcept;
 };
 
 enum class PruneMethod { kNone, kFedDip, kMagnitude, kSnip, kRandom, kNtk };

@@ -31,6 +31,8 @@ enum class Purpose : std::uint64_t {
   kAggregate = 14,  ///< stochastic rounding onto the quantized aggregation grid
   kValidation = 15, ///< the federated validation sample (post-training)
   kPosttrain = 16,  ///< post-training compression (k-means++ seeding)
+  kClientRounding = 17,  ///< stochastic re-encoding of a client's stored parameters
+  kDirections = 18,      ///< a client's zeroth-order direction seeds
 };
 
 /// SplitMix64 finaliser: a bijective 64-bit mixer.

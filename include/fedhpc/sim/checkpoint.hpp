@@ -39,6 +39,7 @@ struct Checkpoint {
 struct ShardState {
   const compress::ResidualStore* store = nullptr;  ///< null: no client state
   std::span<const std::int32_t> slot_client;       ///< slot -> client id
+  std::span<const std::int32_t> slot_round;        ///< slot -> round of its last store
 };
 
 /// Path of the results copy that belongs to checkpoint `path`.
@@ -59,8 +60,9 @@ Checkpoint read_checkpoint(const std::string& path, const std::string& config_in
 /// owns (slot_of[client] >= 0) into `store`, reading only their bytes and
 /// verifying each entry's checksum. Any rank count may have written it.
 /// Throws ConfigError naming run.checkpoint for a missing or corrupt entry.
+/// slot_round (one per slot of store) receives each entry's round of last store.
 void read_shard_state(const std::string& path, std::span<const std::int32_t> slot_of,
-                      compress::ResidualStore& store);
+                      compress::ResidualStore& store, std::span<std::int32_t> slot_round);
 
 /// Collective: replaces `results_part` by the checkpoint's results copy (rank 0).
 void restore_results(const comm::Communicator& comm, const std::string& path,

@@ -12,12 +12,14 @@
 /// finite or whose weighted values could not be summed exactly, so a
 /// diverged client can never reach the model, whatever the codec.
 #include <cstdint>
+#include <limits>
 #include <memory>
 #include <span>
 #include <string>
 #include <vector>
 
 #include "fedhpc/comm/round_aggregator.hpp"
+#include "fedhpc/model/param_layout.hpp"
 #include "fedhpc/compress/residual_store.hpp"
 #include "fedhpc/compress/update_codec.hpp"
 #include "fedhpc/config/run_config.hpp"
@@ -45,8 +47,17 @@ class Uplink : public fl::Component {
   virtual ShardState shard() const { return {}; }
   /// Restores this rank's per-client state from checkpoint `path`.
   virtual void load_shard(const std::string& path) {}
+  /// The last send, if it was this client's, if it was this client's: residual norm over
+  /// update norm after the send, and the age of the residual it added.
+  struct Diagnostics {
+    double norm_ratio = std::numeric_limits<double>::quiet_NaN();
+    std::int64_t age = -1;
+  };
+  virtual Diagnostics client_diagnostics(int client) const { return {}; }
+
   /// The uplink series (/rounds/residual_bytes, /rounds/stateful_clients,
-  /// /clients/residual_bytes): every uplink writes them, 0 without client state.
+  /// /clients/residual_bytes, /clients/residual_norm_ratio, /clients/residual_age):
+  /// every uplink writes them, 0 (ratio NaN, age -1) without client state.
   void declare(fl::Metrics& m, fl::TallyLayout& t) override;
   void record_client(int client, std::size_t row, fl::Metrics& m) const override;
   void tally(fl::RoundTally& t) const override;
@@ -59,7 +70,7 @@ class Uplink : public fl::Component {
   virtual std::int64_t stateful_clients() const { return 0; }
 
  private:
-  fl::Metrics::Id round_bytes_ = 0, round_stateful_ = 0, client_bytes_ = 0;
+  fl::Metrics::Id round_bytes_ = 0, round_stateful_ = 0, client_bytes_ = 0, client_ratio_ = 0, client_age_ = 0;
   fl::TallyLayout::Slot slot_bytes_ = 0, slot_stateful_ = 0;
 };
 
@@ -70,13 +81,17 @@ class PlainUplink final : public Uplink {
 };
 
 /// The update (after - before in float) through an update codec, keyed by
-/// (seed, uplink, round, client); the server adds the decoded message.
+/// (seed, uplink, round, client); the server adds the decoded message. With a
+/// density warm-up the sparse codecs keep uplink.ratio_at(round).
 class CodecUplink final : public Uplink {
  public:
-  CodecUplink(const compress::UpdateCodecSpec& spec, std::size_t n, std::uint64_t seed);
+  CodecUplink(const compress::UpdateCodecSpec& spec, const UplinkSection& schedule, std::size_t n,
+              std::uint64_t seed);
   Sent send(int round, int client, std::int64_t weight, const fl::ClientUpload& up) override;
 
  private:
+  compress::UpdateCodecSpec spec_;
+  UplinkSection schedule_;
   std::unique_ptr<compress::UpdateCodec> codec_;
   std::uint64_t seed_;
   compress::EncodedUpdate message_;
@@ -84,20 +99,24 @@ class CodecUplink final : public Uplink {
   std::vector<float> decoded_;  // (n) what the server decodes
 };
 
-/// Client error feedback around an inner uplink: sends u = update + e and keeps
-/// e = u - delivered, stored per client in the residual store (rounding keyed by
-/// (seed, residual, round, client)).
+/// Client state around an inner uplink, stored per client in the residual
+/// store (rounding keyed by (seed, residual, round, client)):
+///  - error feedback (EF-SGD): sends u = update + a e and keeps e = u - delivered,
+///    a = residual_decay^age (0 beyond residual_max_age), age = rounds since e
+///    was stored; the server adds what was delivered;
+///  - EF21: sends update - g and keeps g = g + delivered; the server adds g
+///    (it holds a copy of every client's g; in the simulator it is this store).
 class ClientFeedbackUplink final : public Uplink {
  public:
   /// own_clients: this rank's clients, ascending (one residual slot each).
-  ClientFeedbackUplink(std::unique_ptr<Uplink> inner, const compress::ResidualSpec& spec,
-                       std::size_t n, std::span<const int> own_clients, int num_clients,
-                       std::uint64_t seed);
+  ClientFeedbackUplink(std::unique_ptr<Uplink> inner, const UplinkSection& cfg, std::size_t n,
+                       std::span<const int> own_clients, int num_clients, std::uint64_t seed);
   Sent send(int round, int client, std::int64_t weight, const fl::ClientUpload& up) override;
   std::uint64_t device_state_bytes() const override { return device_bytes_; }
-  ShardState shard() const override { return {&store_, slot_client_}; }
+  ShardState shard() const override { return {&store_, slot_client_, stored_round_}; }
   void load_shard(const std::string& path) override;
   const compress::ResidualStore& residuals() const noexcept { return store_; }
+  Diagnostics client_diagnostics(int client) const override;
 
  protected:
   std::int64_t client_state_bytes(int client) const override;
@@ -106,21 +125,32 @@ class ClientFeedbackUplink final : public Uplink {
 
  private:
   std::unique_ptr<Uplink> inner_;
+  bool ef21_;
+  double decay_;
+  int max_age_;
   compress::ResidualStore store_;
+  std::vector<std::int32_t> stored_round_;  // (own clients) round of each slot's last store, -1 if none
   std::vector<std::int32_t> slot_of_;      // (num_clients) slot of an own client, -1 otherwise
   std::vector<std::int32_t> slot_client_;  // (own clients) client of each slot
   std::uint64_t device_bytes_;             // a client's residual on its device
   std::uint64_t seed_;
-  std::vector<float> u_;                   // (n) update + residual
+  std::vector<float> u_;                   // (n) what goes to the inner uplink
+  std::vector<float> state_;               // (n) the stored residual / g
+  int last_client_ = -1;                   // the last send's client and its diagnostics
+  Diagnostics last_;
 };
 
+/// The run's update codec spec: uplink.codec, contractive under error
+/// feedback (rand-k unscaled), with the model's variable ends for per-variable top-k.
+compress::UpdateCodecSpec uplink_codec_spec(const RunConfig& cfg, const model::ParamLayout& layout);
+
 /// The uplink of a run: plain for uplink.codec = none, else the codec (contractive
-/// under error feedback), wrapped in client error feedback when configured.
-std::unique_ptr<Uplink> make_uplink(const RunConfig& cfg, std::size_t n,
+/// under error feedback), wrapped in client state (error feedback, EF21) when configured.
+std::unique_ptr<Uplink> make_uplink(const RunConfig& cfg, const model::ParamLayout& layout,
                                     std::span<const int> own_clients);
 
 /// Whether the run's client or server keeps error-feedback state.
-bool client_feedback(const UplinkSection& u) noexcept;
+bool client_feedback(const UplinkSection& u) noexcept;  ///< client residuals or EF21 state
 bool server_feedback(const UplinkSection& u) noexcept;
 
 }  // namespace fedhpc::sim

@@ -18,6 +18,21 @@ namespace fedhpc::train {
 
 class ParamStore;
 
+/// The keyed random streams of one client's local run, one per use, so that
+/// two runs that differ only in how parameters are stored or updates are
+/// sent see the same batches: compression draws from its own streams.
+struct ClientStreams {
+  ClientStreams(std::uint64_t seed, int round, int client) noexcept
+      : order(seed, Purpose::kShuffle, static_cast<std::uint64_t>(round), static_cast<std::uint64_t>(client)),
+        rounding(seed, Purpose::kClientRounding, static_cast<std::uint64_t>(round),
+                 static_cast<std::uint64_t>(client)),
+        directions(seed, Purpose::kDirections, static_cast<std::uint64_t>(round),
+                   static_cast<std::uint64_t>(client)) {}
+  Rng order;       ///< minibatch order
+  Rng rounding;    ///< stochastic re-encoding of stored parameters (OMC)
+  Rng directions;  ///< seeds of zeroth-order perturbation directions
+};
+
 /// What a local run reports.
 struct LocalResult {
   double loss_sum = 0.0;          ///< sum of per-example training losses over all steps
@@ -37,9 +52,9 @@ class LocalTrainer {
   /// Called before train() with the client's id, examples and the memory its
   /// device has for the step (mixed fleets choose the client's trainer here).
   virtual void prepare_client(int /*client*/, std::int64_t /*num_samples*/, std::uint64_t /*budget*/) {}
-  /// Trains one client on `data` from the round's downlink. `rng` is the
-  /// client's stream.
-  virtual LocalResult train(const data::ExampleView& data, Rng& rng) = 0;
+  /// Trains one client on `data` from the round's downlink, drawing from the
+  /// client's streams.
+  virtual LocalResult train(const data::ExampleView& data, ClientStreams& streams) = 0;
   /// What the client last trained sends (valid until the next train()).
   virtual fl::ClientUpload upload() const = 0;
   /// Modelled peak device memory of this client's step (valid after begin_round).

@@ -18,7 +18,7 @@ class MixedTrainer final : public LocalTrainer, public fl::Component {
   MixedTrainer(std::unique_ptr<LocalTrainer> backprop, std::unique_ptr<LocalTrainer> zo);
   void begin_round(int round, std::span<const float> global) override;
   void prepare_client(int client, std::int64_t num_samples, std::uint64_t budget) override;
-  LocalResult train(const data::ExampleView& data, Rng& rng) override;
+  LocalResult train(const data::ExampleView& data, ClientStreams& streams) override;
   fl::ClientUpload upload() const override { return current().upload(); }
   /// The backprop client's peak (the larger): what a budget-less caller sees.
   MemoryBreakdown peak_memory(std::int64_t num_samples) const override;

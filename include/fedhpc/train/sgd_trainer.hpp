@@ -14,7 +14,7 @@ class SgdTrainer final : public LocalTrainer {
  public:
   SgdTrainer(const ClientSection& cfg, model::Network& net, std::unique_ptr<ParamStore> store);
   void begin_round(int round, std::span<const float> global) override;
-  LocalResult train(const data::ExampleView& data, Rng& rng) override;
+  LocalResult train(const data::ExampleView& data, ClientStreams& streams) override;
   /// The client's decoded parameters against the server model: the server
   /// reads a model-sized message (fp32 or the stored form) as that update.
   fl::ClientUpload upload() const override;

@@ -107,7 +107,7 @@ class ZoTrainer final : public LocalTrainer {
  public:
   ZoTrainer(const RunConfig& cfg, model::Network& net, std::unique_ptr<ParamStore> store);
   void begin_round(int round, std::span<const float> global) override;
-  LocalResult train(const data::ExampleView& data, Rng& rng) override;
+  LocalResult train(const data::ExampleView& data, ClientStreams& streams) override;
   fl::ClientUpload upload() const override;
   MemoryBreakdown peak_memory(std::int64_t num_samples) const override;
   double flops(std::int64_t num_samples) const override;
