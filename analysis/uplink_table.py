@@ -2,60 +2,48 @@
 
     /usr/bin/python3 analysis/uplink_table.py results/uplink
 
-Columns: final test accuracy and its difference to the uncompressed run
-(uplink_none), uplink bytes over the whole run and the reduction factor
-against uncompressed, error-feedback state at the end (all clients, and per
-stateful client), and the aggregation paths the run used.
+One row per configuration (runs named <config>_seed<N>): seeds, final test
+accuracy mean ± std over seeds, the paired difference (same seeds, so the same
+clients and batches) to the uncompressed baseline with the same server
+(uplink_none, or uplink_none_fedavgm for *_fedavgm runs), uplink / downlink /
+total bytes of the whole run and the uplink and total reduction against that
+baseline, and for client state the last 10 rounds' mean residual norm over
+update norm and mean residual age (rounds since the residual was stored)
+(fedhpc_analysis.uplink_summary).
 """
-import configparser
 import pathlib
 import sys
 
-import h5py
 import numpy as np
 
-PATHS = {0: "dense", 1: "sparse", 2: "quantized"}
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
+import fedhpc_analysis as fa  # noqa: E402
 
 
-def row(path):
-    with h5py.File(path, "r") as f:
-        cfg = configparser.ConfigParser()
-        text = f.attrs["config"]
-        cfg.read_string(text.decode() if isinstance(text, bytes) else text)
-        r, e = f["rounds"], f["execution"]
-        acc = r["test_accuracy"][:]
-        stateful = int(r["stateful_clients"][-1])
-        used = sorted({PATHS[int(p)] for p in e["aggregate_path"][:]})
-        return {
-            "run": path.stem,
-            "codec": cfg["uplink"]["codec"],
-            "ef": cfg["uplink"]["error_feedback"],
-            "residual": cfg["uplink"]["residual"] if cfg["uplink"]["error_feedback"] in ("client", "both") else "-",
-            "acc": float(acc[np.isfinite(acc)][-1]),
-            "up": int(r["bytes_up"][:].sum()),
-            "resid": int(r["residual_bytes"][-1]),
-            "per_client": int(r["residual_bytes"][-1]) / stateful if stateful else 0.0,
-            "paths": "+".join(used),
-            "mpi": int(e["mpi_bytes_sent"][:].sum()),
-        }
+def mb(x):
+    return f"{x / 1e6:,.1f}"
 
 
 def main(directory):
-    rows = [row(p) for p in sorted(pathlib.Path(directory).glob("*.h5"))]
-    if not rows:
-        sys.exit(f"no results files in {directory}")
-    base = next((x for x in rows if x["run"] == "uplink_none"), None)
-    print("| run | codec | EF | residual | final acc | Δ vs none | uplink total | fewer bytes | "
-          "EF state (all / per client) | path | MPI bytes sent |")
+    s = fa.uplink_summary(fa.load_dir(directory))
+    print("| config | server | seeds | accuracy (mean ± std) | vs uncompressed, same server (paired) | up MB | "
+          "down MB | total MB | fewer bytes up / total | residual / update norm | residual age |")
     print("|---|---|---|---|---|---|---|---|---|---|---|")
-    for x in rows:
-        delta = f"{100 * (x['acc'] - base['acc']):+.2f}" if base else "-"
-        factor = f"{base['up'] / x['up']:.1f}x" if base and x["up"] else "-"
-        state = f"{x['resid'] / 1e6:.1f} MB / {x['per_client'] / 1e3:.1f} KB" if x["resid"] else "-"
-        print(f"| {x['run']} | {x['codec']} | {x['ef']} | {x['residual']} | {100 * x['acc']:.2f}% | "
-              f"{delta} | {x['up'] / 1e6:.1f} MB | {factor} | {state} | {x['paths']} | "
-              f"{x['mpi'] / 1e6:.1f} MB |")
+    for r in s.itertuples():
+        std = "" if r.seeds < 2 else f" ± {100 * r.accuracy_std:.2f}"
+        if r.baseline:
+            dstd = "" if r.pairs < 2 else f" ± {100 * r.diff_std:.2f}"
+            diff = f"{100 * r.diff_mean:+.2f}{dstd} ({r.pairs})"
+            red = f"{r.up_factor:.1f}x / {r.total_factor:.2f}x"
+        else:
+            diff, red = "-", "1x / 1x"
+        ratio = "-" if np.isnan(r.residual_ratio) else f"{r.residual_ratio:.2f}"
+        age = "-" if np.isnan(r.residual_age) else f"{r.residual_age:.1f}"
+        print(f"| {r.group} | {r.optimizer} | {int(r.seeds)} | {100 * r.accuracy_mean:.2f}{std} | {diff} | "
+              f"{mb(r.bytes_up)} | {mb(r.bytes_down)} | {mb(r.bytes_total)} | {red} | {ratio} | {age} |")
 
 
 if __name__ == "__main__":
-    main(sys.argv[1] if len(sys.argv) > 1 else "results/uplink")
+    if len(sys.argv) != 2:
+        sys.exit("usage: uplink_table.py RESULTS_DIR")
+    main(sys.argv[1])

@@ -22,6 +22,8 @@ Typical use (with ``PYTHONPATH=analysis`` from the repository root)::
 
     zo = fa.zo_table(fa.load_dir("results/ntk_zo"))  # backprop-free sweeps: one row per run
     fa.zo_summary(zo)                                # per configuration: mean ± std over seeds
+
+    fa.uplink_summary(fa.load_dir("results/uplink"))  # uplink sweeps: paired vs uncompressed, total bytes
 """
 
 from .results import (
@@ -42,6 +44,7 @@ from .results import (
 from .seeds import group_name, seed_groups, per_seed, seed_summary, paired_difference
 from .posttrain import UNCOMPRESSED, method_label, posttrain_table, posttrain_summary
 from .zo import zo_label, zo_table, zo_summary, zo_reference
+from .uplink import uplink_baseline, uplink_summary
 from . import notebook
 
 __all__ = [
@@ -71,5 +74,7 @@ __all__ = [
     "zo_table",
     "zo_summary",
     "zo_reference",
+    "uplink_baseline",
+    "uplink_summary",
     "notebook",
 ]

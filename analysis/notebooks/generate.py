@@ -73,6 +73,8 @@ POSTTRAIN_DIR_ROW = ("- `FEDHPC_RESULTS_DIR`: a directory or glob of results fil
                      "(default `results/posttrain/`).")
 ZO_DIR_ROW = ("- `FEDHPC_RESULTS_DIR`: a directory or glob of results files "
               "(default `results/ntk_zo/`).")
+UPLINK_DIR_ROW = ("- `FEDHPC_RESULTS_DIR`: a directory or glob of results files "
+                  "(default `results/uplink/`).")
 
 
 def header(title, intro, name, rows, example):
@@ -652,8 +654,62 @@ def zo_tradeoff():
     ]
 
 
+def uplink_tradeoff():
+    name = "uplink_tradeoff"
+    return name, [
+        header("Update compression: accuracy vs total bytes",
+               """
+               Runs of an uplink sweep (`jobs/uplink-sweep.sh`, files
+               `<config>_seed<N>.h5`) grouped by configuration: final test
+               accuracy, mean ± std over seeds, against the total traffic of the
+               run (uplink + downlink bytes, all rounds). Runs with the same seed
+               see the same clients and batches (keyed streams), so the table's
+               differences to the uncompressed run with the same server
+               optimizer (`uplink_none`, `uplink_none_fedavgm`) are paired.
+               """, name, [UPLINK_DIR_ROW], "FEDHPC_RESULTS_DIR=results/uplink"),
+        code(SETUP),
+        code('''
+            sweep = fa.load_dir(nb.results_dir(default="results/uplink"))
+            summary = fa.uplink_summary(sweep)
+            summary.assign(**{"accuracy (%)": 100 * summary["accuracy_mean"], "± (points)": 100 * summary["accuracy_std"],
+                              "vs baseline (points)": 100 * summary["diff_mean"],
+                              "± paired (points)": 100 * summary["diff_std"],
+                              "total MB": summary["bytes_total"] / 1e6, "up MB": summary["bytes_up"] / 1e6})[
+                ["group", "optimizer", "seeds", "accuracy (%)", "± (points)", "baseline", "vs baseline (points)",
+                 "± paired (points)", "up MB", "total MB", "up_factor", "total_factor", "residual_ratio", "residual_age"]]
+        '''),
+        md("""
+           ## Accuracy against total bytes
+
+           Error bars: standard deviation over seeds (none with one seed); n is
+           the number of seeds. Colour: server optimizer.
+           """),
+        code('''
+            fig, ax = plt.subplots(figsize=(9, 5.2))
+            colours = {"fedavg": "tab:blue", "fedavgm": "tab:orange"}
+            for r in summary.itertuples():
+                ax.errorbar([r.bytes_total / 1e6], [100 * r.accuracy_mean], yerr=[100 * np.nan_to_num(r.accuracy_std)],
+                            fmt="o" if r.baseline else "s", capsize=3, color=colours.get(r.optimizer, "tab:gray"))
+                ax.annotate(f"{r.group} (n={r.seeds})", (r.bytes_total / 1e6, 100 * r.accuracy_mean),
+                            fontsize="x-small", xytext=(4, 2), textcoords="offset points")
+            ax.set_xscale("log")
+            ax.set_xlabel("total bytes of the run, uplink + downlink (MB)")
+            ax.set_ylabel("final test accuracy (%), mean ± std over seeds")
+            ax.grid(alpha=0.3, which="both")
+            fig.suptitle(f"update compression: accuracy vs total traffic ({len(sweep)} runs; "
+                         "square: uncompressed baseline)")
+            fig.tight_layout()
+            nb.save_figure(fig, "uplink_tradeoff.png")
+        '''),
+        md("## Per seed: final test accuracy (%)"),
+        code('''
+            (100 * fa.per_seed(sweep).pivot_table(index="group", columns="seed", values="accuracy")).round(2)
+        '''),
+    ]
+
+
 NOTEBOOKS = [training_curves, accuracy_vs_bytes, client_distributions, sweep_comparison, pruning_tradeoff,
-             compression_tradeoff, zo_tradeoff]
+             compression_tradeoff, zo_tradeoff, uplink_tradeoff]
 
 #: PNG files each notebook writes (checked by tests/analysis).
 FIGURES = {
@@ -665,6 +721,7 @@ FIGURES = {
     "pruning_tradeoff": ["pruning_tradeoff.png"],
     "compression_tradeoff": ["compression_tradeoff.png"],
     "zo_tradeoff": ["zo_tradeoff.png"],
+    "uplink_tradeoff": ["uplink_tradeoff.png"],
 }
 
 

@@ -7,6 +7,8 @@
 #include <functional>
 #include <limits>
 #include <numeric>
+#include <optional>
+#include <utility>
 #include <string>
 
 #include "fedhpc/core/error.hpp"
@@ -142,6 +144,81 @@ void sign_magnitude_decode_chunk(const std::byte* in, std::size_t i0, std::size_
     values[j] = codes[j] & 1u ? -a : a;
   }
 }
+
+// --- Rice-coded support: [b: 1 byte][gaps, Rice(b), LSB-first bits] -----------
+// Gap g = index - previous index - 1 (previous of the first: -1); a gap is
+// q = g >> b one-bits, a zero-bit, then the low b bits of g.
+
+/// Bits of the Rice code of idx[0..m) with parameter b.
+std::size_t rice_bits(const std::uint32_t* idx, std::size_t m, int b) noexcept {
+  std::size_t bits = m * static_cast<std::size_t>(b + 1);
+  std::uint32_t prev = ~std::uint32_t{0};
+  for (std::size_t j = 0; j < m; ++j) {
+    bits += (idx[j] - prev - 1) >> b;
+    prev = idx[j];
+  }
+  return bits;
+}
+
+/// The b in 0..24 with the fewest bits (the smallest b on ties), and its bits.
+std::pair<int, std::size_t> rice_choose(const std::uint32_t* idx, std::size_t m) noexcept {
+  int best = 0;
+  std::size_t bits = rice_bits(idx, m, 0);
+  for (int b = 1; b <= 24; ++b)
+    if (const std::size_t t = rice_bits(idx, m, b); t < bits) {
+      best = b;
+      bits = t;
+    }
+  return {best, bits};
+}
+
+void rice_encode(const std::uint32_t* idx, std::size_t m, int b, std::byte* out) noexcept {
+  out[0] = static_cast<std::byte>(b);
+  std::byte* bytes = out + 1;
+  std::size_t at = 0;
+  const auto put = [&](unsigned bit) {
+    if (bit) bytes[at / 8] |= static_cast<std::byte>(1u << (at % 8));
+    ++at;
+  };
+  std::uint32_t prev = ~std::uint32_t{0};
+  for (std::size_t j = 0; j < m; ++j) {
+    const std::uint32_t g = idx[j] - prev - 1;
+    prev = idx[j];
+    for (std::uint32_t q = g >> b; q > 0; --q) put(1);
+    put(0);
+    for (int k = 0; k < b; ++k) put((g >> k) & 1u);
+  }
+}
+
+/// Sequential reader of a Rice-coded support (bounds-checked against its size).
+class RiceReader {
+ public:
+  RiceReader(const std::byte* in, std::size_t bytes) : bits_(in + 1), size_(8 * (bytes - 1)) {
+    expects(bytes >= 1, "sparse codec: empty Rice support");
+    b_ = std::to_integer<int>(in[0]);
+    expects(b_ <= 24, "sparse codec: Rice parameter out of range");
+  }
+  std::uint32_t next() {
+    std::uint32_t q = 0;
+    while (bit()) ++q;
+    std::uint32_t r = 0;
+    for (int k = 0; k < b_; ++k) r |= static_cast<std::uint32_t>(bit()) << k;
+    prev_ += ((q << b_) | r) + 1;
+    return prev_;
+  }
+
+ private:
+  unsigned bit() {
+    expects(at_ < size_, "sparse codec: Rice support ends early");
+    const unsigned v = (std::to_integer<unsigned>(bits_[at_ / 8]) >> (at_ % 8)) & 1u;
+    ++at_;
+    return v;
+  }
+  const std::byte* bits_;
+  std::size_t size_, at_ = 0;
+  int b_ = 0;
+  std::uint32_t prev_ = ~std::uint32_t{0};
+};
 
 // --- dense codecs ---------------------------------------------------------------
 
@@ -302,6 +379,7 @@ class SparseCodec final : public UpdateCodec {
   SparseCodec(UpdateCodecKind kind, const UpdateCodecSpec& spec)
       : kind_(kind), ratio_(spec.ratio), q_(spec.quantize_bits), sample_(spec.sample_size),
         unbiased_(spec.unbiased), sign_magnitude_(spec.value_grid == ValueGrid::kSignMagnitude),
+        rice_(spec.index_coding == IndexCoding::kRice),
         ends_(kind == UpdateCodecKind::kTopK && spec.scope == TopKScope::kLayer ? spec.segment_ends
                                                                                  : std::vector<std::size_t>{}) {}
   UpdateCodecKind kind() const noexcept override { return kind_; }
@@ -324,6 +402,23 @@ class SparseCodec final : public UpdateCodec {
     for (std::size_t j = 0; j < m; ++j) out.values[j] = scale * x[idx[j]];
 
     const int ib = index_bits(n);
+    if (rice_) {
+      // [count][values][b][gaps]: values first, so decoding needs no pass over the gaps.
+      const auto [b, bits] = rice_choose(idx, m);
+      const std::size_t vb = sparse_value_bytes(m, q_);
+      start(out, kind_, n, header + vb + 1 + (bits + 7) / 8);
+      out.kept = m;
+      out.bitmask = false;
+      std::byte* p = out.bytes.data();
+      if (header) {
+        const auto count = static_cast<std::uint32_t>(m);
+        std::memcpy(p, &count, 4);
+      }
+      write_values(out.values, rng, p + header);
+      std::memset(p + header + vb, 0, 1 + (bits + 7) / 8);
+      rice_encode(idx, m, b, p + header + vb);
+      return out.size();
+    }
     const std::size_t sup = support_bytes(n, m);
     start(out, kind_, n, header + sup + sparse_value_bytes(m, q_));
     out.kept = m;
@@ -342,14 +437,7 @@ class SparseCodec final : public UpdateCodec {
     } else {
       pack_bits(idx, m, ib, p + header);
     }
-    std::byte* vals = p + header + sup;
-    if (q_ == 0) {
-      if (m > 0) std::memcpy(vals, out.values.data(), 4 * m);
-    } else if (sign_magnitude_) {
-      sign_magnitude_encode(out.values, q_, rng, vals);
-    } else {
-      uniform_encode(out.values, q_, rng, vals);
-    }
+    write_values(out.values, rng, p + header + sup);
     return out.size();
   }
 
@@ -368,15 +456,23 @@ class SparseCodec final : public UpdateCodec {
     }
     expects(m == in.kept, "sparse codec: kept count differs from the message");
     const int ib = index_bits(n);
-    const bool bitmask = packed_bytes(m, ib) > packed_bytes(n, 1);
-    const std::byte* sup = p + header;
-    const std::byte* vals = sup + support_bytes(n, m);
+    const bool bitmask = !rice_ && packed_bytes(m, ib) > packed_bytes(n, 1);
+    const std::size_t vb = sparse_value_bytes(m, q_);
+    const std::byte* sup = rice_ ? p + header + vb : p + header;
+    const std::byte* vals = rice_ ? p + header : sup + support_bytes(n, m);
+    std::optional<RiceReader> rice;
+    if (rice_) rice.emplace(sup, in.size() - header - vb);
     std::uint32_t idx[kChunk];
     float v[kChunk];
     std::size_t bit = 0;  // bitmask cursor
     for (std::size_t i0 = 0; i0 < m; i0 += kChunk) {
       const std::size_t c = std::min(kChunk, m - i0);
-      if (bitmask) {
+      if (rice) {
+        for (std::size_t j = 0; j < c; ++j) {
+          idx[j] = rice->next();
+          expects(idx[j] < n, "sparse codec: Rice index out of range");
+        }
+      } else if (bitmask) {
         for (std::size_t got = 0; got < c;) {
           const unsigned byte = std::to_integer<unsigned>(sup[bit / 8]) >> (bit % 8);
           if (byte == 0) {
@@ -401,6 +497,17 @@ class SparseCodec final : public UpdateCodec {
   }
 
  private:
+  /// The kept values at out, V(m) bytes: fp32, or through the q-bit grid.
+  void write_values(std::span<const float> values, Rng& rng, std::byte* out) const {
+    if (q_ == 0) {
+      if (!values.empty()) std::memcpy(out, values.data(), 4 * values.size());
+    } else if (sign_magnitude_) {
+      sign_magnitude_encode(values, q_, rng, out);
+    } else {
+      uniform_encode(values, q_, rng, out);
+    }
+  }
+
   /// Kept entries of a top-k / rand-k message of n elements: k, or under
   /// per-variable top-k the sum of every variable's k.
   std::size_t kept_total(std::size_t n) const {
@@ -473,6 +580,7 @@ class SparseCodec final : public UpdateCodec {
   std::size_t sample_;
   bool unbiased_;
   bool sign_magnitude_;
+  bool rice_;
   std::vector<std::size_t> ends_;  // per-variable top-k: variable ends; empty = global
 };
 

@@ -104,6 +104,29 @@ double parse_real_below_one(const std::string& key, const std::string& raw) {
   return v;
 }
 
+compress::UpdateCodecKind parse_codec(const std::string& key, const std::string& raw) {
+  using K = compress::UpdateCodecKind;
+  return parse_enum<K>(key, raw,
+                       {{"none", K::kIdentity},
+                        {"topk", K::kTopK},
+                        {"threshold_topk", K::kThresholdTopK},
+                        {"randk", K::kRandK},
+                        {"qsgd", K::kQsgd},
+                        {"uniform", K::kUniform},
+                        {"sign", K::kSign},
+                        {"fp16", K::kFp16}});
+}
+
+compress::ValueGrid parse_grid(const std::string& key, const std::string& raw) {
+  using G = compress::ValueGrid;
+  return parse_enum<G>(key, raw, {{"range", G::kRange}, {"sign_magnitude", G::kSignMagnitude}});
+}
+
+compress::IndexCoding parse_index_coding(const std::string& key, const std::string& raw) {
+  using I = compress::IndexCoding;
+  return parse_enum<I>(key, raw, {{"fixed", I::kFixed}, {"rice", I::kRice}});
+}
+
 std::vector<int> parse_int_list(const std::string& key, const std::string& raw, int lo, int hi) {
   std::vector<int> out;
   std::stringstream ss(raw);
@@ -334,18 +357,7 @@ const std::vector<Option>& option_table() {
       // [uplink]
       {"uplink.codec", "none",
        "client update compression: none | topk | threshold_topk | randk | qsgd | uniform | sign | fp16",
-       [](RunConfig& c, S k, S v) {
-         using K = compress::UpdateCodecKind;
-         c.uplink.codec.kind = parse_enum<K>(k, v,
-                                             {{"none", K::kIdentity},
-                                              {"topk", K::kTopK},
-                                              {"threshold_topk", K::kThresholdTopK},
-                                              {"randk", K::kRandK},
-                                              {"qsgd", K::kQsgd},
-                                              {"uniform", K::kUniform},
-                                              {"sign", K::kSign},
-                                              {"fp16", K::kFp16}});
-       }},
+       [](RunConfig& c, S k, S v) { c.uplink.codec.kind = parse_codec(k, v); }},
       {"uplink.ratio", "0.01", "fraction of coordinates kept by topk, threshold_topk and randk",
        [](RunConfig& c, S k, S v) { c.uplink.codec.ratio = parse_real(k, v, 0.0, 1.0, true); }},
       {"uplink.quantize_bits", "0", "bits of the kept values of sparse codecs (0: fp32)",
@@ -353,10 +365,11 @@ const std::vector<Option>& option_table() {
       {"uplink.value_grid", "range",
        "grid of quantized kept values (uplink.quantize_bits > 0): range (uniform over [min, max]) | "
        "sign_magnitude (a sign bit, levels over [min |v|, max |v|])",
-       [](RunConfig& c, S k, S v) {
-         using G = compress::ValueGrid;
-         c.uplink.codec.value_grid = parse_enum<G>(k, v, {{"range", G::kRange}, {"sign_magnitude", G::kSignMagnitude}});
-       }},
+       [](RunConfig& c, S k, S v) { c.uplink.codec.value_grid = parse_grid(k, v); }},
+      {"uplink.index_coding", "fixed",
+       "support of the sparse codecs: fixed (bit_width(n-1) bits per index, or a bitmask) | rice "
+       "(Rice-coded gaps between indices)",
+       [](RunConfig& c, S k, S v) { c.uplink.codec.index_coding = parse_index_coding(k, v); }},
       {"uplink.topk_scope", "global", "topk: choose the k largest entries over the whole update (global) or in every variable (layer)",
        [](RunConfig& c, S k, S v) {
          using T = compress::TopKScope;
@@ -406,6 +419,23 @@ const std::vector<Option>& option_table() {
        [](RunConfig& c, S k, S v) { c.uplink.residual.sparse_ratio = parse_real(k, v, 0.0, 1.0, true); }},
       {"uplink.residual_block", "256", "int8 residuals: elements sharing one scale",
        [](RunConfig& c, S k, S v) { c.uplink.residual.int8_block = static_cast<std::size_t>(parse_int(k, v, 1, kMaxInt)); }},
+      // [downlink]
+      {"downlink.codec", "none",
+       "broadcast compression (EF21-P: the server sends C(w - v), clients and server set v += sent, "
+       "clients train from v): none | topk | threshold_topk | randk | qsgd | uniform | sign | fp16",
+       [](RunConfig& c, S k, S v) { c.downlink.codec.kind = parse_codec(k, v); }},
+      {"downlink.ratio", "0.01", "fraction of coordinates kept by a sparse downlink codec",
+       [](RunConfig& c, S k, S v) { c.downlink.codec.ratio = parse_real(k, v, 0.0, 1.0, true); }},
+      {"downlink.quantize_bits", "0", "bits of the kept values of a sparse downlink codec (0: fp32)",
+       [](RunConfig& c, S k, S v) { c.downlink.codec.quantize_bits = parse_int(k, v, 0, 16); }},
+      {"downlink.value_grid", "range", "grid of quantized kept values of the downlink: range | sign_magnitude",
+       [](RunConfig& c, S k, S v) { c.downlink.codec.value_grid = parse_grid(k, v); }},
+      {"downlink.index_coding", "fixed", "support of a sparse downlink codec: fixed | rice",
+       [](RunConfig& c, S k, S v) { c.downlink.codec.index_coding = parse_index_coding(k, v); }},
+      {"downlink.levels", "15", "qsgd downlink: quantization levels s",
+       [](RunConfig& c, S k, S v) { c.downlink.codec.levels = parse_int(k, v, 1, 65535); }},
+      {"downlink.bits", "8", "uniform downlink: bits per coordinate",
+       [](RunConfig& c, S k, S v) { c.downlink.codec.bits = parse_int(k, v, 1, 16); }},
       // [aggregate]
       {"aggregate.path", "auto",
        "how ranks combine their sums: auto | dense | sparse | quantized (auto: sparse for "
@@ -659,6 +689,8 @@ void validate(const RunConfig& c) {
     const bool sparse = kind == K::kTopK || kind == K::kThresholdTopK || kind == K::kRandK;
     if (c.uplink.codec.scope == compress::TopKScope::kLayer && kind != K::kTopK)
       throw ConfigError("uplink.topk_scope", "layer is a top-k option: set uplink.codec = topk");
+    if (c.uplink.codec.index_coding == compress::IndexCoding::kRice && !sparse)
+      throw ConfigError("uplink.index_coding", "rice codes the support of a sparse uplink.codec (topk, threshold_topk, randk)");
     if (c.uplink.warmup_rounds > 0 && !sparse)
       throw ConfigError("uplink.warmup_rounds", "density warm-up needs a sparse uplink.codec (topk, threshold_topk, randk)");
     if (c.uplink.codec.value_grid == compress::ValueGrid::kSignMagnitude && c.uplink.codec.quantize_bits == 0)
@@ -667,6 +699,16 @@ void validate(const RunConfig& c) {
     if ((c.uplink.residual_decay != 1.0 || c.uplink.residual_max_age > 0) && !residuals)
       throw ConfigError(c.uplink.residual_decay != 1.0 ? "uplink.residual_decay" : "uplink.residual_max_age",
                         "ages client residuals: needs uplink.error_feedback = client or both");
+  }
+  if (c.downlink.codec.kind != compress::UpdateCodecKind::kIdentity) {
+    if (c.storage.codec != compress::StorageSpec::Codec::kFp32)
+      throw ConfigError("downlink.codec", "the broadcast is already the encoded model of [storage]: "
+                                          "set storage.codec = fp32 or downlink.codec = none");
+    if (c.prune.method != PruneMethod::kNone || c.posttrain.method != PosttrainMethod::kNone)
+      throw ConfigError("downlink.codec", "pruning and post-training publish their own model: "
+                                          "set downlink.codec = none with prune.method or posttrain.method");
+    if (c.downlink.codec.value_grid == compress::ValueGrid::kSignMagnitude && c.downlink.codec.quantize_bits < 2)
+      throw ConfigError("downlink.value_grid", "sign_magnitude needs downlink.quantize_bits >= 2");
   }
   if (c.prune.method != PruneMethod::kNone && c.prune.lambda_max < c.prune.lambda_init)
     throw ConfigError("prune.lambda_max", "must not be below prune.lambda_init");

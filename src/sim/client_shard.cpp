@@ -31,7 +31,7 @@ ClientShard::ClientShard(const data::FederatedDataset& data, const RunConfig& cf
 
 ClientVisit ClientShard::classify(int round, std::size_t index, int client,
                                   const train::LocalTrainer& trainer, std::uint64_t state_bytes,
-                                  RoundRecord& rec) const {
+                                  const DownlinkCost& bytes_down, RoundRecord& rec) const {
   ClientVisit v;
   v.index = index;
   v.client = client;
@@ -47,7 +47,7 @@ ClientVisit ClientShard::classify(int round, std::size_t index, int client,
   rec.clients_dropped += v.status == ClientStatus::kDropped ? 1 : 0;
   rec.peak_memory_max = std::max<std::int64_t>(rec.peak_memory_max, static_cast<std::int64_t>(v.memory.total()));
   // The model goes to every client that was asked and fits its budget.
-  v.bytes_down = v.status == ClientStatus::kOverBudget ? 0 : trainer.downlink_bytes();
+  v.bytes_down = v.status == ClientStatus::kOverBudget ? 0 : bytes_down(client);
   rec.bytes_down += v.bytes_down;
   v.flops = v.status == ClientStatus::kCompleted
                 ? trainer.flops_within(v.samples, v.budget - std::min<std::uint64_t>(v.budget, state_bytes))

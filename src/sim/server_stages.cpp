@@ -28,6 +28,11 @@ std::span<const float> ServerStages::published(std::span<const float> model) {
   return model;
 }
 
+std::int64_t ServerStages::downlink_bytes(int round, int client, std::int64_t model_bytes) {
+  for (auto& s : stages_) model_bytes = s->downlink_bytes(round, client, model_bytes);
+  return model_bytes;
+}
+
 void ServerStages::snapshot(fl::Metrics& m) const {
   for (const auto& s : stages_) s->snapshot(m);
 }

@@ -24,6 +24,7 @@
 #include "fedhpc/posttrain/codebook.hpp"
 #include "fedhpc/prune/pruning.hpp"
 #include "fedhpc/sim/rank_memory.hpp"
+#include "fedhpc/sim/downlink.hpp"
 #include "fedhpc/sim/server_feedback.hpp"
 
 namespace fedhpc::sim {
@@ -166,6 +167,11 @@ Simulation::Simulation(const RunConfig& cfg, std::string effective_ini,
     spec.unbiased = false;  // contractive, as under client error feedback
     server_->add(std::make_unique<ServerFeedbackStage>(spec, P, cfg_.run.seed));
   }
+  if (cfg_.downlink.codec.kind != compress::UpdateCodecKind::kIdentity) {
+    compress::UpdateCodecSpec spec = cfg_.downlink.codec;
+    spec.unbiased = false;  // contractive: v follows w with server-side error feedback
+    server_->add(std::make_unique<DownlinkStage>(spec, P, data_->num_clients(), cfg_.run.seed));
+  }
   components_ = {uplink_.get(), server_.get()};
   if (auto* c = trainer_->component()) components_.push_back(c);
   slots_ = {tally_layout_.reserve("loss_sum"), tally_layout_.reserve("examples"),
@@ -213,8 +219,11 @@ RoundRecord Simulation::run_round(int round, ClientRows& rows) {
   fl::RoundTally tally(aggregator_->tail());
 
   // Local steps and uplink of this rank's clients.
+  const DownlinkCost bytes_down = [&](int client) {
+    return server_->downlink_bytes(round, client, trainer_->downlink_bytes());
+  };
   const std::int64_t trained = shard_->for_each(
-      round, sampled, *trainer_, uplink_->device_state_bytes(), rec, [&](const ClientVisit& v) {
+      round, sampled, *trainer_, uplink_->device_state_bytes(), bytes_down, rec, [&](const ClientVisit& v) {
         rows.index.push_back(static_cast<std::int64_t>(v.index));
         rows.records.push_back(train_client(round, v, tally));
         const std::size_t row = metrics_.add_client_row();
@@ -302,7 +311,8 @@ void Simulation::run_phase(fl::EstimatePhase& phase) {
     const auto sampled = sample_clients(cfg_.run.seed, it, data_->num_clients(), cfg_.clients_per_round());
     RoundRecord counts;  // classification only; the phase writes no rows
     agg->begin_round(it);
-    shard_->for_each(it, sampled, *trainer_, uplink_->device_state_bytes(), counts, [&](const ClientVisit& v) {
+    const DownlinkCost bytes_down = [&](int) { return trainer_->downlink_bytes(); };
+    shard_->for_each(it, sampled, *trainer_, uplink_->device_state_bytes(), bytes_down, counts, [&](const ClientVisit& v) {
       if (v.status != ClientStatus::kCompleted) return;
       Rng rng(cfg_.run.seed, Purpose::kPrune, static_cast<std::uint64_t>(it), static_cast<std::uint64_t>(v.client));
       const double stat = phase.estimate(it, data_->examples(v.client), model_, rng, estimate);

@@ -8,7 +8,9 @@ peak and 20% dropout (so client outcomes are mixed), OUTDIR/prune/ a pruning
 sweep over two seeds (dense, FedDIP at 0.5 and 0.8, magnitude at 0.8), OUTDIR/posttrain/ the
 tiny run trained only and trained then compressed by binquant_grad and by gwk (3 bits, 2
 fine-tuning rounds), OUTDIR/zo/ a backprop-free sweep over two seeds (backprop,
-dense zo and zo under an NTK mask at density 0.5, K = 4, 4 examples per pass, fedadam). OUTDIR/complete marks a finished set. Environment: FEDHPC_BIN (the
+dense zo and zo under an NTK mask at density 0.5, K = 4, 4 examples per pass, fedadam), OUTDIR/uplink/ an
+uplink sweep over two seeds (uncompressed, top-1 % with client EF, top-3 % 4-bit with a compressed
+downlink). OUTDIR/complete marks a finished set. Environment: FEDHPC_BIN (the
 binary), FEDHPC_MPIEXEC (mpirun).
 """
 import os
@@ -60,6 +62,18 @@ for _seed in (1, 2):
     RUNS[f"zo/zo_dense_seed{_seed}"] = _z + _k
     RUNS[f"zo/zo_ntk_seed{_seed}"] = _z + _k + ["--prune.method", "ntk", "--prune.sparsity", "0.5",
                                                   "--prune.ntk_iterations", "2", "--prune.ntk_resamples", "2"]
+
+# An uplink sweep over two seeds (jobs/uplink-sweep.sh in small): uncompressed,
+# top-1 % with client error feedback, top-3 % 4-bit with a compressed downlink.
+for _seed in (1, 2):
+    _u = ["--run.seed", str(_seed)]
+    _t = ["--uplink.codec", "topk", "--uplink.ratio", "0.01", "--uplink.error_feedback", "client"]
+    RUNS[f"uplink/uplink_none_seed{_seed}"] = _u
+    RUNS[f"uplink/uplink_topk_seed{_seed}"] = _u + _t
+    RUNS[f"uplink/uplink_topk3_q4_down_seed{_seed}"] = _u + [
+        "--uplink.codec", "topk", "--uplink.ratio", "0.03", "--uplink.error_feedback", "client",
+        "--uplink.quantize_bits", "4", "--uplink.value_grid", "sign_magnitude",
+        "--downlink.codec", "topk", "--downlink.ratio", "0.05"]
 
 
 def run_fedhpc(args, np_=2):

@@ -73,6 +73,10 @@ def zo_dir():
     return RUNS / "zo"
 
 
+def uplink_dir():
+    return RUNS / "uplink"
+
+
 class Seeds(unittest.TestCase):
     """fa.seed_summary / paired_difference on the tiny pruning sweep (2 seeds)."""
 
@@ -438,6 +442,30 @@ def nbconvert(notebook, out_dir, env):
     return subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=600)
 
 
+class Uplink(unittest.TestCase):
+    """fa.uplink_summary on the tiny uplink sweep (2 seeds)."""
+
+    def test_paired_against_the_uncompressed_run_with_bytes_and_diagnostics(self):
+        sweep = fa.load_dir(uplink_dir())
+        s = fa.uplink_summary(sweep).set_index("group")
+        self.assertEqual(sorted(s.index), ["uplink_none", "uplink_topk", "uplink_topk3_q4_down"])
+        self.assertIsNone(s.loc["uplink_none", "baseline"])
+        self.assertEqual(s.loc["uplink_topk", "baseline"], "uplink_none")
+        accs = [fa.final_accuracy(sweep[f"uplink_topk_seed{k}"]) - fa.final_accuracy(sweep[f"uplink_none_seed{k}"])
+                for k in (1, 2)]
+        self.assertAlmostEqual(s.loc["uplink_topk", "diff_mean"], np.mean(accs))
+        self.assertEqual(s.loc["uplink_topk", "pairs"], 2)
+        # top-1 %: 16-bit indices and fp32 values, 66.7x fewer uplink bytes than 4 bytes per parameter
+        self.assertGreater(s.loc["uplink_topk", "up_factor"], 50)
+        # the compressed downlink shrinks the total, not only the uplink
+        self.assertLess(s.loc["uplink_topk3_q4_down", "bytes_down"], s.loc["uplink_topk", "bytes_down"])
+        self.assertGreater(s.loc["uplink_topk3_q4_down", "total_factor"], s.loc["uplink_topk", "total_factor"])
+        self.assertTrue(np.isnan(s.loc["uplink_none", "residual_ratio"]))
+        self.assertGreater(s.loc["uplink_topk", "residual_ratio"], 0)
+        self.assertGreaterEqual(s.loc["uplink_topk", "residual_age"], 1)
+        self.assertEqual(fa.uplink_baseline("uplink_topk_fedavgm", s.index), None)  # no FedAvgM baseline here
+
+
 class Notebooks(unittest.TestCase):
     def setUp(self):
         self.tmp = Path(tempfile.mkdtemp(prefix="fedhpc_analysis_nb_"))
@@ -477,6 +505,7 @@ class Notebooks(unittest.TestCase):
             "pruning_tradeoff": {"FEDHPC_RESULTS_DIR": str(prune_dir())},
             "compression_tradeoff": {"FEDHPC_RESULTS_DIR": str(posttrain_dir())},
             "zo_tradeoff": {"FEDHPC_RESULTS_DIR": str(zo_dir())},
+            "uplink_tradeoff": {"FEDHPC_RESULTS_DIR": str(uplink_dir())},
         }
         # A notebook whose input is not a fedhpc file must fail, naming the file.
         bad = self.tmp / "bad.h5"

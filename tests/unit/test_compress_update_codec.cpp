@@ -513,3 +513,55 @@ TEST(CompressUpdateCodec, SignMagnitudeNeedsASignBitAndALevel) {
     EXPECT_NE(std::string(e.what()).find("uplink.value_grid"), std::string::npos);
   }
 }
+
+TEST(CompressUpdateCodec, RiceSupportRoundTripsWithItsExactSize) {
+  for (const K kind : {K::kTopK, K::kThresholdTopK, K::kRandK}) {
+    for (const int q : {0, 4}) {
+      auto s = spec_of(kind);
+      s.ratio = 0.05;
+      s.quantize_bits = q;
+      s.value_grid = q ? ValueGrid::kSignMagnitude : ValueGrid::kRange;
+      auto fixed = s;
+      s.index_coding = IndexCoding::kRice;
+      const auto c = make_update_codec(s), f = make_update_codec(fixed);
+      for (const std::size_t n : kSizes) {
+        const auto x = random_update(n, 21);
+        EncodedUpdate e, ef;
+        std::size_t bytes = 0;
+        const auto y = round_trip(*c, x, 4, e, &bytes);
+        const auto z = round_trip(*f, x, 4, ef);
+        EXPECT_EQ(y, z) << "the support coding changes nothing decoded; n " << n;
+        // The exact size: values, one byte for b, the Rice bits of the best b.
+        std::vector<std::uint32_t> idx;
+        for (std::size_t i = 0; i < n; ++i)
+          if (z[i] != 0.0f || (q == 0 && ef.kept == n)) idx.push_back(static_cast<std::uint32_t>(i));
+        if (idx.size() != e.kept) continue;  // a kept value quantized to exactly 0: size not recomputable here
+        std::size_t best = SIZE_MAX;
+        for (int b = 0; b <= 24; ++b) {
+          std::size_t bits = idx.size() * static_cast<std::size_t>(b + 1);
+          std::uint32_t prev = ~0u;
+          for (const auto i : idx) {
+            bits += (i - prev - 1) >> b;
+            prev = i;
+          }
+          best = std::min(best, bits);
+        }
+        const std::size_t header = kind == K::kThresholdTopK ? 4 : 0;
+        const std::size_t values = q == 0 ? 4 * e.kept : 8 + pbytes(e.kept, 4);
+        EXPECT_EQ(bytes, header + values + 1 + (best + 7) / 8) << n;
+      }
+    }
+  }
+  // At 1 % of LeNet-5's 61,706 parameters the gaps average ~100: about 8.3
+  // bits per index instead of 16.
+  auto s = spec_of(K::kTopK);
+  s.ratio = 0.01;
+  s.index_coding = IndexCoding::kRice;
+  const auto c = make_update_codec(s);
+  const auto x = random_update(61706, 3);
+  EncodedUpdate e;
+  Rng rng(1, Purpose::kUplink);
+  const std::size_t bytes = c->encode(x, rng, e);
+  EXPECT_LT(bytes - 4 * e.kept, e.kept * 9 / 8 + 1);
+  EXPECT_GT(bytes - 4 * e.kept, e.kept * 7 / 8);
+}

@@ -6,6 +6,8 @@
 #include <numeric>
 #include <set>
 
+#include "fedhpc/fl/named_state.hpp"
+#include "fedhpc/sim/downlink.hpp"
 #include "fedhpc/sim/memory_budget.hpp"
 #include "fedhpc/sim/sampler.hpp"
 #include "fedhpc/sim/server_optimizer.hpp"
@@ -108,4 +110,68 @@ TEST(ServerOptimizer, AdaptiveMovesAlongTheUpdate) {
   adam->step(w, std::vector<double>{2.0});
   const double m = 0.1 * 2.0, v = 0.99 * 1e-6 + 0.01 * 4.0;
   EXPECT_NEAR(w[0], 0.1 * m / (std::sqrt(v) + 1e-3), 1e-6);
+}
+
+TEST(Downlink, ClientsFollowTheServerModelWithErrorFeedback) {
+  // Top-10 % broadcasts of w - v: v moves by exactly the kept entries, and
+  // what is not sent yet stays in w - v until it is.
+  const std::size_t n = 100;
+  compress::UpdateCodecSpec spec;
+  spec.kind = compress::UpdateCodecKind::kTopK;
+  spec.ratio = 0.1;
+  sim::DownlinkStage stage(spec, n, 4, 1);
+  std::vector<float> w(n), v(n);
+  for (std::size_t j = 0; j < n; ++j) w[j] = static_cast<float>(j % 7);
+  stage.start(w);
+  ASSERT_TRUE(stage.publish(w, v));
+  EXPECT_EQ(v, w) << "clients start from the initial model";
+  for (std::size_t j = 0; j < n; ++j) w[j] += static_cast<float>(j) * 0.01f;  // a server step
+  stage.after_step(0, w);
+  stage.publish(w, v);
+  std::size_t moved = 0, at_w = 0;
+  for (std::size_t j = 0; j < n; ++j) {
+    moved += v[j] != static_cast<float>(j % 7);
+    at_w += v[j] == w[j];
+  }
+  EXPECT_EQ(moved, 10u);
+  EXPECT_GE(at_w, 10u);
+  EXPECT_EQ(stage.update_bytes(), static_cast<std::int64_t>(compress::support_bytes(n, 10) + 40));
+  // Ten more broadcasts without a step send the rest: v reaches w.
+  for (int r = 1; r <= 10; ++r) stage.after_step(r, w);
+  stage.publish(w, v);
+  for (std::size_t j = 0; j < n; ++j) EXPECT_NEAR(v[j], w[j], 1e-5) << j;
+}
+
+TEST(Downlink, AClientDownloadsTheMissedBroadcastsOrTheModelWhicheverIsSmaller) {
+  const std::size_t n = 1000;
+  compress::UpdateCodecSpec spec;
+  spec.kind = compress::UpdateCodecKind::kTopK;
+  spec.ratio = 0.1;  // 525 bytes per broadcast, the model 4,000
+  sim::DownlinkStage stage(spec, n, 3, 1);
+  std::vector<float> w(n, 0.0f);
+  stage.start(w);
+  const std::int64_t model = 4 * static_cast<std::int64_t>(n);
+  EXPECT_EQ(stage.downlink_bytes(0, 1, model), model) << "first download: the model";
+  for (int r = 0; r < 30; ++r) {
+    for (std::size_t j = 0; j < n; ++j) w[j] += 1.0f + static_cast<float>(j % 13);
+    stage.after_step(r, w);
+  }
+  const std::int64_t one = stage.update_bytes();  // every broadcast keeps k = 100 entries
+  EXPECT_EQ(one, 525);
+  EXPECT_EQ(stage.downlink_bytes(3, 1, model), 3 * one) << "rounds 0, 1, 2 missed";
+  EXPECT_EQ(stage.downlink_bytes(4, 1, model), one);
+  EXPECT_EQ(stage.downlink_bytes(30, 1, model), model) << "26 broadcasts cost more than the model";
+  EXPECT_EQ(stage.downlink_bytes(37, 1, model), 0) << "nothing was broadcast after round 29";
+  EXPECT_EQ(stage.downlink_bytes(30, 2, model), model);
+  // The state survives a checkpoint: the copy, the visits and the sizes.
+  fl::NamedState saved;
+  stage.save(saved);
+  sim::DownlinkStage back(spec, n, 3, 1);
+  back.load(saved);
+  std::vector<float> a(n), b(n);
+  stage.publish(w, a);
+  back.publish(w, b);
+  EXPECT_EQ(a, b);
+  EXPECT_EQ(back.downlink_bytes(32, 2, model), stage.downlink_bytes(32, 2, model));
+  EXPECT_EQ(back.downlink_bytes(31, 0, model), model);
 }

@@ -33,6 +33,11 @@
 ///            value_grid = sign_magnitude [lo, hi] = [min |v|, max |v|] and
 ///            codes (level << 1 | sign), level in 0..2^(q-1)-1 rounded
 ///            stochastically over [lo, hi] (unbiased; q >= 2).
+/// With index_coding = rice the support follows the values and is data-
+/// dependent: [count (thr. top-k)][V(k)][uint8 b][Rice bits], the gaps
+/// g = index - previous - 1 (previous of the first: -1) as g >> b one-bits, a
+/// zero-bit and the low b bits of g, LSB first; b in 0..24 minimises the bits
+/// (smallest on ties): 1 + ceil((k (b + 1) + sum(g >> b)) / 8) bytes.
 /// Per-variable top-k (scope = layer) keeps kept_count(size_s, ratio) entries
 /// of every variable s (segment_ends) and sends them as one support: k is
 /// the sum, the layout above is unchanged.

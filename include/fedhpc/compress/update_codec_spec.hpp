@@ -24,6 +24,12 @@ enum class ValueGrid {
   kSignMagnitude,  ///< a sign bit and uniform levels over [min |v|, max |v|]
 };
 
+/// How the sparse codecs send their support.
+enum class IndexCoding {
+  kFixed,  ///< indices at bit_width(n - 1) bits each, or a bitmask when smaller
+  kRice,   ///< gaps between indices, Rice-coded with the best parameter (data-dependent size)
+};
+
 /// Where top-k chooses its k largest entries.
 enum class TopKScope {
   kGlobal,  ///< over the whole update
@@ -37,6 +43,7 @@ struct UpdateCodecSpec {
   int quantize_bits = 0;           ///< top-k, thr. top-k, rand-k values: 0 = fp32, else 1..16 bits
   ValueGrid value_grid = ValueGrid::kRange;  ///< grid of quantized kept values (sign_magnitude: bits >= 2)
   TopKScope scope = TopKScope::kGlobal;      ///< top-k: global or per variable
+  IndexCoding index_coding = IndexCoding::kFixed;  ///< sparse codecs: support encoding
   /// top-k per variable: the end offset of every variable, ascending, the
   /// last one the update size (set at set-up from the model layout).
   std::vector<std::size_t> segment_ends;

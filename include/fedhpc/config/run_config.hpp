@@ -136,6 +136,12 @@ struct UplinkSection {
   double ratio_at(int round) const noexcept;
 };
 
+/// [downlink] — compression of the broadcast (EF21-P style, sim/downlink.hpp):
+/// codec.kind kIdentity is "none", the model goes out as the trainer encodes it.
+struct DownlinkSection {
+  compress::UpdateCodecSpec codec;  ///< codec of the model change the server broadcasts
+};
+
 enum class PruneMethod { kNone, kFedDip, kMagnitude, kSnip, kRandom, kNtk };
 enum class NtkInput { kNoise, kData };
 enum class PruneMode { kCode, kDpfServer };
@@ -193,6 +199,7 @@ struct RunConfig {
   ServerSection server;
   StorageSection storage;
   UplinkSection uplink;
+  DownlinkSection downlink;
   AggregateSection aggregate;
   PruneSection prune;
   PosttrainSection posttrain;

@@ -33,6 +33,7 @@ enum class Purpose : std::uint64_t {
   kPosttrain = 16,  ///< post-training compression (k-means++ seeding)
   kClientRounding = 17,  ///< stochastic re-encoding of a client's stored parameters
   kDirections = 18,      ///< a client's zeroth-order direction seeds
+  kDownlink = 19,        ///< stochastic rounding of the compressed broadcast
 };
 
 /// SplitMix64 finaliser: a bijective 64-bit mixer.

@@ -26,6 +26,10 @@ class ServerStage : public Component {
   /// Bytes of the global update this stage made the server send this round
   /// (0 if it does not change what is broadcast).
   virtual std::int64_t update_bytes() const { return 0; }
+  /// Downlink bytes of `client`, which receives the model in `round` and
+  /// would otherwise get `model_bytes` (called once per such client and
+  /// round on every rank, in sampling order; the stage may record the visit).
+  virtual std::int64_t downlink_bytes(int round, int client, std::int64_t model_bytes) { return model_bytes; }
 };
 
 }  // namespace fedhpc::fl

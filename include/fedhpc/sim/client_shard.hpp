@@ -3,6 +3,7 @@
 /// memory budgets, and the classify-then-train loop that every pass over a
 /// round's clients reuses (docs/design.md, "Seams").
 #include <cstdint>
+#include <functional>
 #include <span>
 #include <vector>
 
@@ -14,6 +15,9 @@
 #include "fedhpc/train/local_trainer.hpp"
 
 namespace fedhpc::sim {
+
+/// Downlink bytes of sending the round's model to a client.
+using DownlinkCost = std::function<std::int64_t(int client)>;
 
 /// One sampled client as the loop classified it.
 struct ClientVisit {
@@ -44,14 +48,17 @@ class ClientShard {
   /// Classifies every sampled client the same way on every rank (budget,
   /// dropout, memory; the round's counts go into rec, so they need no
   /// communication) and calls visit(const ClientVisit&) for the clients this
-  /// rank owns, in order. state_bytes is a client's persistent uplink state.
+  /// rank owns, in order. state_bytes is a client's persistent uplink state;
+  /// bytes_down(client) what sending it the model costs (called for every
+  /// client that receives it, on every rank).
   /// Returns the number of clients to be trained (all ranks).
   template <class Visit>
   std::int64_t for_each(int round, std::span<const int> sampled, const train::LocalTrainer& trainer,
-                        std::uint64_t state_bytes, RoundRecord& rec, Visit&& visit) const {
+                        std::uint64_t state_bytes, const DownlinkCost& bytes_down, RoundRecord& rec,
+                        Visit&& visit) const {
     std::int64_t trained = 0;
     for (std::size_t i = 0; i < sampled.size(); ++i) {
-      const ClientVisit v = classify(round, i, sampled[i], trainer, state_bytes, rec);
+      const ClientVisit v = classify(round, i, sampled[i], trainer, state_bytes, bytes_down, rec);
       trained += v.status == ClientStatus::kCompleted ? 1 : 0;
       if (owner(v.client) == rank_) visit(v);
     }
@@ -60,7 +67,7 @@ class ClientShard {
 
  private:
   ClientVisit classify(int round, std::size_t index, int client, const train::LocalTrainer& trainer,
-                       std::uint64_t state_bytes, RoundRecord& rec) const;
+                       std::uint64_t state_bytes, const DownlinkCost& bytes_down, RoundRecord& rec) const;
   const data::FederatedDataset* data_;
   std::uint64_t seed_;
   ClientSection client_cfg_;

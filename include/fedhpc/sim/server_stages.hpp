@@ -28,6 +28,9 @@ class ServerStages final : public fl::Component {
   /// The model clients receive and the test set sees: a stage's published
   /// form of `model`, or `model` itself.
   std::span<const float> published(std::span<const float> model);
+  /// What sending the round's model to `client` costs: each stage's
+  /// downlink_bytes in order, starting from the trainer's `model_bytes`.
+  std::int64_t downlink_bytes(int round, int client, std::int64_t model_bytes);
 
   void declare(fl::Metrics& m, fl::TallyLayout& t) override;
   void record_client(int client, std::size_t row, fl::Metrics& m) const override;
