@@ -6,9 +6,11 @@
 #include "fedhpc/core/error.hpp"
 #include "fedhpc/model/dense_layer.hpp"
 #include "fedhpc/model/kernels/bias.hpp"
+#include "fedhpc/model/kernels/chwn.hpp"
 #include "fedhpc/model/kernels/conv2d.hpp"
+#include "fedhpc/model/kernels/conv2d_chwn.hpp"
 #include "fedhpc/model/kernels/dense.hpp"
-#include "fedhpc/model/kernels/maxpool.hpp"
+#include "fedhpc/model/kernels/pool_bias_relu_chwn.hpp"
 #include "fedhpc/model/kernels/relu.hpp"
 
 namespace fedhpc::model {
@@ -18,6 +20,9 @@ using kernels::ConvShape;
 
 constexpr ConvShape kConv1{1, 28, 28, 6, 5, 2};   // (1, 28, 28) -> (6, 28, 28)
 constexpr ConvShape kConv2{6, 14, 14, 16, 5, 0};  // (6, 14, 14) -> (16, 10, 10)
+// conv1 over its input with the padding stored: (1, 32, 32) -> (6, 28, 28).
+constexpr ConvShape kConv1Padded{1, 32, 32, 6, 5, 0};
+static_assert(kConv1Padded.out_size() == kConv1.out_size(), "same conv1 output");
 constexpr int kPool1 = kConv1.out_size() / 4;     // (6, 14, 14) = 1176
 constexpr int kPool2 = kConv2.out_size() / 4;     // (16, 5, 5) = 400
 constexpr int kFc1 = 120;
@@ -55,18 +60,24 @@ LeNet5::LeNet5(data::Shape input, int num_classes) : Network(input, num_classes)
 void LeNet5::reserve(int max_batch) {
   expects(max_batch > 0, "LeNet5::reserve: max_batch must be positive");
   max_batch_ = max_batch;
-  conv_.assign(sz(max_batch, kConv1.out_size()), 0.0f);
-  pool1_.assign(sz(max_batch, kPool1), 0.0f);
-  arg1_.assign(sz(max_batch, kPool1), 0);
+  const int L = kernels::chwn_lanes(max_batch);
+  xin_.assign(sz(L, kConv1Padded.in_size()), 0.0f);
+  conv_.assign(sz(L, kConv1.out_size()), 0.0f);
+  pool1_.assign(sz(L, kPool1), 0.0f);
+  arg1_.assign(sz(L, kPool1), 0);
+  pool2c_.assign(sz(L, kPool2), 0.0f);
+  arg2_.assign(sz(L, kPool2), 0);
   pool2_.assign(sz(max_batch, kPool2), 0.0f);
-  arg2_.assign(sz(max_batch, kPool2), 0);
   fc1_.assign(sz(max_batch, kFc1), 0.0f);
   fc2_.assign(sz(max_batch, kFc2), 0.0f);
   logits_.assign(sz(max_batch, num_classes_), 0.0f);
   grad_small_.assign(sz(max_batch, std::max(kPool2, kFc2)), 0.0f);
-  grad_big_.assign(sz(max_batch, std::max(kPool1, kFc1)), 0.0f);
-  cols_.assign(std::max(kernels::conv2d_scratch_size(kConv1), kernels::conv2d_scratch_size(kConv2)),
-               0.0f);
+  grad_big_.assign(sz(max_batch, kFc1), 0.0f);
+  dpool2_.assign(sz(L, kPool2), 0.0f);
+  constexpr int kPadH = kConv2.out_h() + 2 * (kConv2.k - 1), kPadW = kConv2.out_w() + 2 * (kConv2.k - 1);
+  dpad_.assign(sz(L, kConv2.out_c * kPadH * kPadW), 0.0f);
+  dpool1_.assign(sz(L, kPool1), 0.0f);
+  wt_.assign(static_cast<std::size_t>(kConv2.out_c) * kConv2.patch(), 0.0f);
   n_ = 0;
   x_ = nullptr;
 }
@@ -78,30 +89,30 @@ std::span<const float> LeNet5::forward(ParamSource& params, const float* x, int 
   x_ = x;
   n_ = n;
   const auto size_of = [&](std::size_t v) { return layout_.var(v).size; };
-  // Block 1: conv -> pool -> bias -> ReLU, (n, 1, 28, 28) -> (n, 6, 14, 14).
+  const int L = kernels::chwn_lanes(n);
+  // Block 1: conv -> pool -> bias -> ReLU, (1, 28, 28) -> (6, 14, 14), batch innermost.
+  kernels::to_chwn(x, xin_.data(), n, 1, 28, 28, kConv1.pad, L);
   {
     const ScopedParam w(params, kW1, size_of(kW1));
-    kernels::conv2d_forward(x, w.data(), conv_.data(), cols_.data(), n, kConv1);
+    kernels::conv2d_chwn_forward(xin_.data(), w.data(), conv_.data(), L, kConv1Padded);
   }
-  kernels::maxpool2_forward(conv_.data(), pool1_.data(), arg1_.data(), n, kConv1.out_c,
-                            kConv1.out_h(), kConv1.out_w());
   {
     const ScopedParam b(params, kB1, size_of(kB1));
-    kernels::add_bias(b.data(), pool1_.data(), n, kConv1.out_c, kPool1 / kConv1.out_c);
+    kernels::pool_bias_relu_chwn_forward(conv_.data(), b.data(), pool1_.data(), arg1_.data(),
+                                         kConv1.out_c, kConv1.out_h(), kConv1.out_w(), L);
   }
-  kernels::relu_forward(pool1_.data(), sz(n, kPool1));
-  // Block 2: (n, 6, 14, 14) -> (n, 16, 5, 5).
+  // Block 2: (6, 14, 14) -> (16, 5, 5), then (B, 400) for the dense head.
   {
     const ScopedParam w(params, kW2, size_of(kW2));
-    kernels::conv2d_forward(pool1_.data(), w.data(), conv_.data(), cols_.data(), n, kConv2);
+    kernels::conv2d_chwn_forward(pool1_.data(), w.data(), conv_.data(), L, kConv2);
   }
-  kernels::maxpool2_forward(conv_.data(), pool2_.data(), arg2_.data(), n, kConv2.out_c,
-                            kConv2.out_h(), kConv2.out_w());
   {
     const ScopedParam b(params, kB2, size_of(kB2));
-    kernels::add_bias(b.data(), pool2_.data(), n, kConv2.out_c, kPool2 / kConv2.out_c);
+    kernels::pool_bias_relu_chwn_forward(conv_.data(), b.data(), pool2c_.data(), arg2_.data(),
+                                         kConv2.out_c, kConv2.out_h(), kConv2.out_w(), L);
   }
-  kernels::relu_forward(pool2_.data(), sz(n, kPool2));
+  kernels::from_chwn(pool2c_.data(), pool2_.data(), n, kConv2.out_c, kConv2.out_h() / 2,
+                     kConv2.out_w() / 2, L);
   // Dense head: 400 -> 120 -> 84 -> classes.
   const auto dense = [&](std::size_t wv, std::size_t bv, const float* in, float* out, int d_in,
                          int d_out, bool relu) {
@@ -138,22 +149,24 @@ void LeNet5::backward(ParamSource& params, std::span<const float> dlogits, std::
   dense(kW4, kB4, fc1_.data(), grad_small_.data(), grad_big_.data(), kFc1, kFc2);        // d fc1
   dense(kW3, kB3, pool2_.data(), grad_big_.data(), grad_small_.data(), kPool2, kFc1);    // d pool2
 
-  // Block 2: d pool2 (ReLU-masked) -> bias grad -> unpool -> conv2 grads, d pool1.
-  kernels::bias_backward(grad_small_.data(), grad(kB2), n, kConv2.out_c, kPool2 / kConv2.out_c);
-  kernels::maxpool2_backward(grad_small_.data(), arg2_.data(), conv_.data(), n, kConv2.out_c,
-                             kConv2.out_h(), kConv2.out_w());
-  kernels::conv2d_backward_weight(pool1_.data(), conv_.data(), grad(kW2), cols_.data(), n, kConv2);
+  // Block 2, batch innermost: d pool2 -> bias grad, unpool -> conv2 grads, d pool1.
+  const int L = kernels::chwn_lanes(n);
+  kernels::to_chwn(grad_small_.data(), dpool2_.data(), n, kConv2.out_c, kConv2.out_h() / 2,
+                   kConv2.out_w() / 2, 0, L);
+  kernels::pool_bias_relu_chwn_backward(pool2c_.data(), dpool2_.data(), arg2_.data(), conv_.data(),
+                                        grad(kB2), kConv2.out_c, kConv2.out_h(), kConv2.out_w(), L);
+  kernels::conv2d_chwn_backward_weight(pool1_.data(), conv_.data(), grad(kW2), L, kConv2);
+  kernels::pad_chwn(conv_.data(), dpad_.data(), kConv2.out_c, kConv2.out_h(), kConv2.out_w(),
+                    kConv2.k - 1, L);
   {
     const ScopedParam w(params, kW2, size_of(kW2));
-    kernels::conv2d_backward_data(conv_.data(), w.data(), grad_big_.data(), cols_.data(), n, kConv2);
+    kernels::conv2d_chwn_backward_data(dpad_.data(), w.data(), dpool1_.data(), wt_.data(), L, kConv2);
   }
-  kernels::relu_backward(pool1_.data(), grad_big_.data(), sz(n, kPool1));
 
-  // Block 1: bias grad -> unpool -> conv1 weight grad (the input needs no gradient).
-  kernels::bias_backward(grad_big_.data(), grad(kB1), n, kConv1.out_c, kPool1 / kConv1.out_c);
-  kernels::maxpool2_backward(grad_big_.data(), arg1_.data(), conv_.data(), n, kConv1.out_c,
-                             kConv1.out_h(), kConv1.out_w());
-  kernels::conv2d_backward_weight(x_, conv_.data(), grad(kW1), cols_.data(), n, kConv1);
+  // Block 1: ReLU mask, bias grad, unpool -> conv1 weight grad (the input needs no gradient).
+  kernels::pool_bias_relu_chwn_backward(pool1_.data(), dpool1_.data(), arg1_.data(), conv_.data(),
+                                        grad(kB1), kConv1.out_c, kConv1.out_h(), kConv1.out_w(), L);
+  kernels::conv2d_chwn_backward_weight(xin_.data(), conv_.data(), grad(kW1), L, kConv1Padded);
 }
 
 double LeNet5::forward_flops() const {

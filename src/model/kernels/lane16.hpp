@@ -1,0 +1,55 @@
+#pragma once
+// Sixteen float lanes, the vector the batch-innermost kernels work in: one
+// __m512 with AVX-512, a GCC vector (two ymm / four xmm) otherwise. fmadd is
+// one rounding with AVX-512 and two (multiply, add) in the portable build: the
+// bits depend on the build's ISA, never on the rank or the data.
+#include <cstring>
+
+#if defined(__AVX512F__)
+#include <immintrin.h>
+#endif
+
+namespace fedhpc::model::kernels::lane16 {
+
+#if defined(__AVX512F__)
+using V = __m512;
+inline V zero() { return _mm512_setzero_ps(); }
+inline V load(const float* p) { return _mm512_loadu_ps(p); }
+inline void store(float* p, V v) { _mm512_storeu_ps(p, v); }
+inline V bcast(float x) { return _mm512_set1_ps(x); }
+inline V fmadd(V a, V b, V c) { return _mm512_fmadd_ps(a, b, c); }
+inline V add(V a, V b) { return _mm512_add_ps(a, b); }
+#else
+typedef float V __attribute__((vector_size(64)));
+inline V zero() { return V{}; }
+inline V load(const float* p) {
+  V v;
+  std::memcpy(&v, p, sizeof v);
+  return v;
+}
+inline void store(float* p, V v) { std::memcpy(p, &v, sizeof v); }
+inline V bcast(float x) { return V{} + x; }
+inline V fmadd(V a, V b, V c) { return a * b + c; }
+inline V add(V a, V b) { return a + b; }
+#endif
+
+/// Sum of the 16 lanes in a fixed tree order.
+#if defined(__AVX512F__)
+inline float hsum(V v) {
+  const __m256 h8 = _mm256_add_ps(_mm512_castps512_ps256(v),
+                                  _mm512_castps512_ps256(_mm512_shuffle_f32x4(v, v, 0xEE)));
+  const __m128 h4 = _mm_add_ps(_mm256_castps256_ps128(h8), _mm256_extractf128_ps(h8, 1));
+  const __m128 h2 = _mm_add_ps(h4, _mm_movehl_ps(h4, h4));
+  return _mm_cvtss_f32(_mm_add_ss(h2, _mm_movehdup_ps(h2)));
+}
+#else
+inline float hsum(V v) {
+  alignas(64) float t[16];
+  std::memcpy(t, &v, sizeof t);
+  for (int w = 8; w >= 1; w /= 2)
+    for (int l = 0; l < w; ++l) t[l] += t[l + w];
+  return t[0];
+}
+#endif
+
+}  // namespace fedhpc::model::kernels::lane16
