@@ -134,7 +134,8 @@ void weight_block(const float* x, const float* dy, float* dw, const Geo& g, int 
         for (int r = 0; r < R; ++r) d[r] = lane16::load(dr + (r * plane + ox) * L + 16 * v);
 #pragma GCC unroll 8
         for (int t = 0; t < T; ++t) {
-          const V xv = lane16::load(xr + (ox + t) * L + 16 * v);
+          V xv = lane16::load(xr + (ox + t) * L + 16 * v);
+          lane16::in_register(xv);
 #pragma GCC unroll 8
           for (int r = 0; r < R; ++r) acc[r][t] = lane16::fmadd(d[r], xv, acc[r][t]);
         }

@@ -33,6 +33,10 @@ inline V fmadd(V a, V b, V c) { return a * b + c; }
 inline V add(V a, V b) { return a + b; }
 #endif
 
+/// Keeps v in a register: a value used by several FMAs is loaded once instead
+/// of being folded into each as a memory operand (load ports, not FMAs, bound those loops).
+inline void in_register(V& v) { asm("" : "+v"(v)); }
+
 /// Sum of the 16 lanes in a fixed tree order.
 #if defined(__AVX512F__)
 inline float hsum(V v) {
