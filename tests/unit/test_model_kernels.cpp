@@ -72,22 +72,53 @@ TEST(ModelKernels, GemmMatchesReferenceForAllTranspositionsAndTiles) {
 }
 
 TEST(ModelKernels, DenseMatchesReference) {
-  const int n = 13, in = 400, out = 120;
-  const auto x = random_vec(static_cast<std::size_t>(n) * in, 1);
-  const auto w = random_vec(static_cast<std::size_t>(out) * in, 2);
-  const auto dy = random_vec(static_cast<std::size_t>(n) * out, 3);
-  std::vector<float> y(static_cast<std::size_t>(n) * out), y_ref(y.size());
-  dense_forward(x.data(), w.data(), y.data(), n, in, out);
+  // Shapes with every register-block tail: rows not a multiple of 4, columns
+  // not a multiple of 16 or of the 96-column block, depths below one vector.
+  struct Shape {
+    int n, in, out;
+  };
+  std::uint64_t key = 0;
+  for (const auto [n, in, out] : {Shape{13, 400, 120}, Shape{16, 784, 200}, Shape{32, 200, 10},
+                                  Shape{1, 17, 3}, Shape{6, 5, 7}, Shape{28, 84, 10}, Shape{3, 100, 97}}) {
+    const auto x = random_vec(static_cast<std::size_t>(n) * in, ++key);
+    const auto w = random_vec(static_cast<std::size_t>(out) * in, ++key);
+    const auto dy = random_vec(static_cast<std::size_t>(n) * out, ++key);
+    std::vector<float> y(static_cast<std::size_t>(n) * out, 9.0f), y_ref(y.size());
+    dense_forward(x.data(), w.data(), y.data(), n, in, out);
+    dense_forward_ref(x.data(), w.data(), y_ref.data(), n, in, out);
+    EXPECT_LT(rel_diff(y, y_ref), kTol) << n << " " << in << " " << out;
+    std::vector<float> dx(x.size(), 9.0f), dx_ref(x.size());
+    dense_backward_data(dy.data(), w.data(), dx.data(), n, in, out);
+    dense_backward_data_ref(dy.data(), w.data(), dx_ref.data(), n, in, out);
+    EXPECT_LT(rel_diff(dx, dx_ref), kTol) << n << " " << in << " " << out;
+    std::vector<float> dw(w.size(), 9.0f), dw_ref(w.size());
+    dense_backward_weight(x.data(), dy.data(), dw.data(), n, in, out);
+    dense_backward_weight_ref(x.data(), dy.data(), dw_ref.data(), n, in, out);
+    EXPECT_LT(rel_diff(dw, dw_ref), kTol) << n << " " << in << " " << out;
+  }
+}
+
+TEST(ModelKernels, DenseKernelsWithLeadingDimensionsAndAccumulation) {
+  // Row tiles of W as dense_layer.cpp reads them: y's columns [r0, r0 + r), dx summed over tiles.
+  const int n = 7, in = 50, out = 23, r0 = 5, r = 11;
+  const auto x = random_vec(static_cast<std::size_t>(n) * in, 41);
+  const auto w = random_vec(static_cast<std::size_t>(out) * in, 42);
+  const auto dy = random_vec(static_cast<std::size_t>(n) * out, 43);
+  std::vector<float> y(static_cast<std::size_t>(n) * out, 9.0f), y_ref(y.size());
   dense_forward_ref(x.data(), w.data(), y_ref.data(), n, in, out);
-  EXPECT_LT(rel_diff(y, y_ref), kTol);
-  std::vector<float> dx(x.size()), dx_ref(x.size());
-  dense_backward_data(dy.data(), w.data(), dx.data(), n, in, out);
+  dense_forward_ld(x.data(), in, w.data() + r0 * in, in, y.data() + r0, out, n, in, r);
+  for (int i = 0; i < n; ++i)
+    for (int o = 0; o < out; ++o) {
+      const float got = y[static_cast<std::size_t>(i) * out + o], want = y_ref[static_cast<std::size_t>(i) * out + o];
+      if (o < r0 || o >= r0 + r) EXPECT_EQ(got, 9.0f);  // other columns untouched
+      else EXPECT_NEAR(got, want, kTol * std::max(1.0f, std::abs(want)));
+    }
+  // dx = dy[:, :r0] W[:r0] + dy[:, r0:] W[r0:], the second call accumulating.
+  std::vector<float> dx(x.size(), 9.0f), dx_ref(x.size());
+  rank1_update(dy.data(), out, 1, w.data(), in, dx.data(), in, n, in, r0, false);
+  rank1_update(dy.data() + r0, out, 1, w.data() + r0 * in, in, dx.data(), in, n, in, out - r0, true);
   dense_backward_data_ref(dy.data(), w.data(), dx_ref.data(), n, in, out);
   EXPECT_LT(rel_diff(dx, dx_ref), kTol);
-  std::vector<float> dw(w.size()), dw_ref(w.size());
-  dense_backward_weight(x.data(), dy.data(), dw.data(), n, in, out);
-  dense_backward_weight_ref(x.data(), dy.data(), dw_ref.data(), n, in, out);
-  EXPECT_LT(rel_diff(dw, dw_ref), kTol);
 }
 
 TEST(ModelKernels, ConvMatchesDirectLoops) {
