@@ -22,6 +22,25 @@ namespace {
 /// One window position over L lanes; restrict because the byte stores could alias.
 void pool_lanes(const float* __restrict r0, const float* __restrict r1, float bias, float* __restrict y,
                 std::uint8_t* __restrict arg, ptrdiff_t L) {
+#if defined(__AVX512F__)
+  // The loop below with masks; max(v, 0) is v > 0 ? v : 0 exactly (also for -0 and NaN).
+  const __m512 zero = _mm512_setzero_ps(), b16 = _mm512_set1_ps(bias);
+  const __m512i one = _mm512_set1_epi32(1), two = _mm512_set1_epi32(2);
+  for (ptrdiff_t l = 0; l < L; l += kLanes) {
+    const __m512 a = _mm512_loadu_ps(r0 + l), b = _mm512_loadu_ps(r0 + L + l);
+    const __m512 c = _mm512_loadu_ps(r1 + l), d = _mm512_loadu_ps(r1 + L + l);
+    const __mmask16 right_top = _mm512_cmp_ps_mask(b, a, _CMP_GT_OQ);
+    const __mmask16 right_bot = _mm512_cmp_ps_mask(d, c, _CMP_GT_OQ);
+    const __m512 top = _mm512_mask_blend_ps(right_top, a, b), bot = _mm512_mask_blend_ps(right_bot, c, d);
+    const __mmask16 lower = _mm512_cmp_ps_mask(bot, top, _CMP_GT_OQ);
+    const __m512 v = _mm512_add_ps(_mm512_mask_blend_ps(lower, top, bot), b16);
+    _mm512_storeu_ps(y + l, _mm512_max_ps(v, zero));
+    const __m512i upper = _mm512_maskz_mov_epi32(right_top, one);
+    const __m512i below = _mm512_mask_add_epi32(two, right_bot, two, one);
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(arg + l),
+                     _mm512_cvtepi32_epi8(_mm512_mask_blend_epi32(lower, upper, below)));
+  }
+#else
   for (ptrdiff_t l = 0; l < L; ++l) {
     const float a = r0[l], b = r0[L + l], c = r1[l], d = r1[L + l];
     // Strict > keeps the first max in window order (0, 1, 2, 3), as maxpool2_forward.
@@ -32,6 +51,7 @@ void pool_lanes(const float* __restrict r0, const float* __restrict r1, float bi
     y[l] = v > 0.0f ? v : 0.0f;
     arg[l] = static_cast<std::uint8_t>(lower * (2 + right_bot) + (1 - lower) * right_top);
   }
+#endif
 }
 
 /// Gradient of one window position over L lanes; part[j] sums g over lanes j mod 16.
