@@ -11,6 +11,8 @@
 #include <span>
 #include <vector>
 
+#include "fedhpc/core/aligned_allocator.hpp"
+
 #include "fedhpc/model/network.hpp"
 
 namespace fedhpc::model {
@@ -33,22 +35,22 @@ class LeNet5 final : public Network {
  private:
   // The conv blocks keep the batch innermost, (c, h, w, L) with L = the batch
   // rounded up to 16 (kernels/chwn.hpp); the dense head is (B, features).
-  std::vector<float> xin_;           // (1, 32, 32, L) input with its zero padding of 2
-  std::vector<float> conv_;          // (6, 28, 28, L) conv output / its gradient (scratch)
-  std::vector<float> pool1_;         // (6, 14, 14, L) block-1 output
+  AlignedVector<float> xin_;           // (1, 32, 32, L) input with its zero padding of 2
+  AlignedVector<float> conv_;          // (6, 28, 28, L) conv output / its gradient (scratch)
+  AlignedVector<float> pool1_;         // (6, 14, 14, L) block-1 output
   std::vector<std::uint8_t> arg1_;   // (6, 14, 14, L) pool-1 argmax
-  std::vector<float> pool2c_;        // (16, 5, 5, L) block-2 output
+  AlignedVector<float> pool2c_;        // (16, 5, 5, L) block-2 output
   std::vector<std::uint8_t> arg2_;   // (16, 5, 5, L) pool-2 argmax
-  std::vector<float> pool2_;         // (B, 400) block-2 output, the dense head's input
-  std::vector<float> fc1_;           // (B, 120)
-  std::vector<float> fc2_;           // (B, 84)
-  std::vector<float> logits_;        // (B, classes)
-  std::vector<float> grad_small_;    // (B, 400) gradient scratch: d fc2, d pool2
-  std::vector<float> grad_big_;      // (B, 120) gradient scratch: d fc1
-  std::vector<float> dpool2_;        // (16, 5, 5, L) d pool2
-  std::vector<float> dpad_;          // (16, 18, 18, L) d conv2 inside a zero border of 4
-  std::vector<float> dpool1_;        // (6, 14, 14, L) d pool1
-  std::vector<float> wt_;            // (6, 16, 5, 5) conv2 kernel flipped for its data gradient
+  AlignedVector<float> pool2_;         // (B, 400) block-2 output, the dense head's input
+  AlignedVector<float> fc1_;           // (B, 120)
+  AlignedVector<float> fc2_;           // (B, 84)
+  AlignedVector<float> logits_;        // (B, classes)
+  AlignedVector<float> grad_small_;    // (B, 400) gradient scratch: d fc2, d pool2
+  AlignedVector<float> grad_big_;      // (B, 120) gradient scratch: d fc1
+  AlignedVector<float> dpool2_;        // (16, 5, 5, L) d pool2
+  AlignedVector<float> dpad_;          // (16, 18, 18, L) d conv2 inside a zero border of 4
+  AlignedVector<float> dpool1_;        // (6, 14, 14, L) d pool1
+  AlignedVector<float> wt_;            // (6, 16, 5, 5) conv2 kernel flipped for its data gradient
   int max_batch_ = 0;
   int n_ = 0;                        // batch of the last forward
   const float* x_ = nullptr;         // (n_, 1, 28, 28) input of the last forward
