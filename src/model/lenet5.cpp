@@ -94,7 +94,7 @@ std::span<const float> LeNet5::forward(ParamSource& params, const float* x, int 
   kernels::to_chwn(x, xin_.data(), n, 1, 28, 28, kConv1.pad, L);
   {
     const ScopedParam w(params, kW1, size_of(kW1));
-    kernels::conv2d_chwn_forward(xin_.data(), w.data(), conv_.data(), L, kConv1Padded);
+    kernels::conv2d_chwn_forward(xin_.data(), w.data(), conv_.data(), L, kConv1Padded, kConv1.pad);
   }
   {
     const ScopedParam b(params, kB1, size_of(kB1));

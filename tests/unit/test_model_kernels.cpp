@@ -234,6 +234,25 @@ TEST(ModelKernels, ConvChwnMatchesReferences) {
   }
 }
 
+TEST(ModelKernels, ConvChwnSkipsOnlyTheZeroBorder) {
+  // A padded input (border 2 or 4 of zeros): skipping the terms that read only
+  // the border gives the full sum, for register blocks at every edge.
+  std::uint64_t key = 500;
+  for (const auto [c, h, w, k, pad, out_c] : {std::array{1, 28, 28, 5, 2, 6}, std::array{16, 10, 10, 5, 4, 6},
+                                              std::array{2, 9, 11, 3, 2, 4}, std::array{3, 6, 13, 5, 3, 2}}) {
+    const int L = 32;
+    const auto inner = random_vec(static_cast<std::size_t>(c) * h * w * L, ++key);
+    std::vector<float> x(static_cast<std::size_t>(c) * (h + 2 * pad) * (w + 2 * pad) * L);
+    pad_chwn(inner.data(), x.data(), c, h, w, pad, L);
+    const ConvShape s{c, h + 2 * pad, w + 2 * pad, out_c, k, 0};
+    const auto wt = random_vec(static_cast<std::size_t>(out_c) * s.patch(), ++key);
+    std::vector<float> y(static_cast<std::size_t>(s.out_size()) * L), y_ref(y.size());
+    conv2d_chwn_forward(x.data(), wt.data(), y.data(), L, s, pad);
+    conv2d_chwn_forward_ref(x.data(), wt.data(), y_ref.data(), L, s);
+    EXPECT_LT(rel_diff(y, y_ref), kTol) << "c " << c << " pad " << pad;
+  }
+}
+
 TEST(ModelKernels, PoolBiasReluChwnIsPoolThenBiasThenRelu) {
   for (const auto [c, h, w, L] : {std::array{6, 28, 28, 32}, std::array{16, 10, 10, 16}, std::array{3, 5, 7, 16}}) {
     const auto x = random_vec(static_cast<std::size_t>(c) * h * w * L, 11);

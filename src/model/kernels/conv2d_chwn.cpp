@@ -29,7 +29,7 @@ constexpr int kMaxS = 8;
 /// KC is the kernel size when known at compile time (0: g.k).
 template <int R, int S, int KC>
 void forward_block(const float* x, const float* w, float* y, const Geo& g, int o0, int oy, int ox0,
-                   ptrdiff_t v) {
+                   ptrdiff_t v, int ky0, int ky1, int kx0, int kx1) {
   const int k = KC > 0 ? KC : g.k;
   const ptrdiff_t L = g.L, kk = static_cast<ptrdiff_t>(k) * k, w_o = g.in_c * kk;
   V acc[R][S];
@@ -38,11 +38,12 @@ void forward_block(const float* x, const float* w, float* y, const Geo& g, int o
 #pragma GCC unroll 8
     for (int s = 0; s < S; ++s) acc[r][s] = lane16::zero();
   for (int c = 0; c < g.in_c; ++c)
-    for (int ky = 0; ky < k; ++ky) {
+    for (int ky = ky0; ky < ky1; ++ky) {
       const float* xr = x + ((static_cast<ptrdiff_t>(c) * g.ih + oy + ky) * g.iw + ox0) * L + 16 * v;
       const float* wr = w + (o0 * g.in_c + c) * kk + ky * k;
 #pragma GCC unroll 8
       for (int kx = 0; kx < k; ++kx) {
+        if (kx < kx0 || kx >= kx1) continue;
         V xs[S];
 #pragma GCC unroll 8
         for (int s = 0; s < S; ++s) xs[s] = lane16::load(xr + (s + kx) * L);
@@ -64,23 +65,23 @@ void forward_block(const float* x, const float* w, float* y, const Geo& g, int o
 
 template <int R, int KC>
 void forward_block_s(int S, const float* x, const float* w, float* y, const Geo& g, int o0, int oy,
-                     int ox0, ptrdiff_t v) {
+                     int ox0, ptrdiff_t v, int ky0, int ky1, int kx0, int kx1) {
   switch (S) {
-    case 1: return forward_block<R, 1, KC>(x, w, y, g, o0, oy, ox0, v);
-    case 2: return forward_block<R, 2, KC>(x, w, y, g, o0, oy, ox0, v);
-    case 3: return forward_block<R, 3, KC>(x, w, y, g, o0, oy, ox0, v);
-    case 4: return forward_block<R, 4, KC>(x, w, y, g, o0, oy, ox0, v);
+    case 1: return forward_block<R, 1, KC>(x, w, y, g, o0, oy, ox0, v, ky0, ky1, kx0, kx1);
+    case 2: return forward_block<R, 2, KC>(x, w, y, g, o0, oy, ox0, v, ky0, ky1, kx0, kx1);
+    case 3: return forward_block<R, 3, KC>(x, w, y, g, o0, oy, ox0, v, ky0, ky1, kx0, kx1);
+    case 4: return forward_block<R, 4, KC>(x, w, y, g, o0, oy, ox0, v, ky0, ky1, kx0, kx1);
     case 5:
-      if constexpr (R <= 4) return forward_block<R, 5, KC>(x, w, y, g, o0, oy, ox0, v);
+      if constexpr (R <= 4) return forward_block<R, 5, KC>(x, w, y, g, o0, oy, ox0, v, ky0, ky1, kx0, kx1);
       break;
     case 6:
-      if constexpr (R <= 4) return forward_block<R, 6, KC>(x, w, y, g, o0, oy, ox0, v);
+      if constexpr (R <= 4) return forward_block<R, 6, KC>(x, w, y, g, o0, oy, ox0, v, ky0, ky1, kx0, kx1);
       break;
     case 7:
-      if constexpr (R <= 3) return forward_block<R, 7, KC>(x, w, y, g, o0, oy, ox0, v);
+      if constexpr (R <= 3) return forward_block<R, 7, KC>(x, w, y, g, o0, oy, ox0, v, ky0, ky1, kx0, kx1);
       break;
     case 8:
-      if constexpr (R <= 3) return forward_block<R, 8, KC>(x, w, y, g, o0, oy, ox0, v);
+      if constexpr (R <= 3) return forward_block<R, 8, KC>(x, w, y, g, o0, oy, ox0, v, ky0, ky1, kx0, kx1);
       break;
     default: break;
   }
@@ -88,29 +89,33 @@ void forward_block_s(int S, const float* x, const float* w, float* y, const Geo&
 }
 
 /// All positions of output channels [o0, o0 + R): each row split into blocks
-/// of near-equal width at most 24 / R.
+/// of near-equal width at most 24 / R. Kernel rows (columns) whose terms only
+/// read the zero border of x, `zero` rows and columns wide, are skipped.
 template <int R, int KC>
-void forward_channels(const float* x, const float* w, float* y, const Geo& g, int o0) {
+void forward_channels(const float* x, const float* w, float* y, const Geo& g, int o0, int zero) {
   const int smax = std::min(kMaxS, 24 / R);
   const int nb = (g.ow + smax - 1) / smax;
   const int base = g.ow / nb, wide = g.ow % nb;  // `wide` blocks of base + 1, then base
   for (ptrdiff_t v = 0; v < g.L / kLanes; ++v)
-    for (int oy = 0; oy < g.oh; ++oy)
+    for (int oy = 0; oy < g.oh; ++oy) {
+      const int ky0 = std::max(0, zero - oy), ky1 = std::min(g.k, g.ih - zero - oy);
       for (int b = 0, ox0 = 0; b < nb; ++b) {
         const int S = base + (b < wide ? 1 : 0);
-        forward_block_s<R, KC>(S, x, w, y, g, o0, oy, ox0, v);
+        const int kx0 = std::max(0, zero - ox0 - S + 1), kx1 = std::min(g.k, g.iw - zero - ox0);
+        forward_block_s<R, KC>(S, x, w, y, g, o0, oy, ox0, v, ky0, ky1, kx0, kx1);
         ox0 += S;
       }
+    }
 }
 
 template <int KC>
-void forward_all(const float* x, const float* w, float* y, const Geo& g) {
+void forward_all(const float* x, const float* w, float* y, const Geo& g, int zero) {
   int o0 = 0;
   if (g.oc % 6 == 0)
-    for (; o0 < g.oc; o0 += 6) forward_channels<6, KC>(x, w, y, g, o0);
-  for (; o0 + 4 <= g.oc; o0 += 4) forward_channels<4, KC>(x, w, y, g, o0);
-  for (; o0 + 2 <= g.oc; o0 += 2) forward_channels<2, KC>(x, w, y, g, o0);
-  for (; o0 < g.oc; ++o0) forward_channels<1, KC>(x, w, y, g, o0);
+    for (; o0 < g.oc; o0 += 6) forward_channels<6, KC>(x, w, y, g, o0, zero);
+  for (; o0 + 4 <= g.oc; o0 += 4) forward_channels<4, KC>(x, w, y, g, o0, zero);
+  for (; o0 + 2 <= g.oc; o0 += 2) forward_channels<2, KC>(x, w, y, g, o0, zero);
+  for (; o0 < g.oc; ++o0) forward_channels<1, KC>(x, w, y, g, o0, zero);
 }
 
 /// dw(o0 + r, c, ky, kx0 + t) for r < R, t < T: per-lane sums over (oy, ox, v).
@@ -173,11 +178,14 @@ void check(const ConvShape& s, int lanes) {
 
 }  // namespace
 
-void conv2d_chwn_forward(const float* x, const float* w, float* y, int lanes, const ConvShape& s) {
+void conv2d_chwn_forward(const float* x, const float* w, float* y, int lanes, const ConvShape& s,
+                         int zero_border) {
   check(s, lanes);
+  expects(zero_border >= 0 && 2 * zero_border <= std::min(s.in_h, s.in_w),
+          "conv2d_chwn_forward: zero_border wider than half the input");
   const Geo g(s, lanes);
-  if (g.k == 5) forward_all<5>(x, w, y, g);
-  else forward_all<0>(x, w, y, g);
+  if (g.k == 5) forward_all<5>(x, w, y, g, zero_border);
+  else forward_all<0>(x, w, y, g, zero_border);
 }
 
 void conv2d_chwn_backward_weight(const float* x, const float* dy, float* dw, int lanes,
@@ -203,7 +211,7 @@ void conv2d_chwn_backward_data(const float* dy_padded, const float* w, float* dx
         wt[(static_cast<ptrdiff_t>(c) * s.out_c + o) * kk + t] =
             w[(static_cast<ptrdiff_t>(o) * s.in_c + c) * kk + (kk - 1 - t)];
   const ConvShape adj{s.out_c, s.out_h() + 2 * (k - 1), s.out_w() + 2 * (k - 1), s.in_c, k, 0};
-  conv2d_chwn_forward(dy_padded, wt, dx, lanes, adj);
+  conv2d_chwn_forward(dy_padded, wt, dx, lanes, adj, k - 1);  // its zero border is skipped
 }
 
 void conv2d_chwn_forward_ref(const float* x, const float* w, float* y, int lanes, const ConvShape& s) {

@@ -12,7 +12,11 @@
 namespace fedhpc::model::kernels {
 
 /// y = conv(x, w) (overwrites y); s.pad == 0, lanes a multiple of kLanes.
-void conv2d_chwn_forward(const float* x, const float* w, float* y, int lanes, const ConvShape& s);
+/// When a border of `zero_border` rows and columns of every x channel is zero
+/// (its padding), kernel rows and columns whose terms of a register block only
+/// read that border are skipped (they add nothing).
+void conv2d_chwn_forward(const float* x, const float* w, float* y, int lanes, const ConvShape& s,
+                         int zero_border = 0);
 /// dw(o, c, ky, kx) = sum_{oy, ox, l} dy(o, oy, ox, l) · x(c, oy + ky, ox + kx, l) (overwrites dw).
 /// Each weight sums its positions per lane in (oy, ox) order, then the 16 lanes
 /// in a fixed tree, then the lane vectors in order.
