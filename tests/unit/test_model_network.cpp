@@ -358,11 +358,12 @@ TEST(ModelNetwork, LeNet5LanePathAgreesWithThePerExamplePath) {
 }
 
 TEST(ModelNetwork, ParametersAreAcquiredOneAtATimeAndReleased) {
-  for (int which = 0; which < 2; ++which) {
-    Case c = which == 0 ? make_case(lenet(), 5, 21)
-                        : make_case(std::make_unique<model::Mlp>(data::Shape{1, 28, 28}, 10,
-                                                                 std::vector<int>{200, 200}),
-                                    5, 22);
+  // LeNet-5 at n = 5 (per example) and n = 9 (batch in lanes), then the MLP.
+  for (int which = 0; which < 3; ++which) {
+    Case c = which < 2 ? make_case(lenet(), which == 0 ? 5 : 9, 21)
+                       : make_case(std::make_unique<model::Mlp>(data::Shape{1, 28, 28}, 10,
+                                                                std::vector<int>{200, 200}),
+                                   5, 22);
     const auto& layout = c.net->layout();
     // Reference run on plain fp32 parameters.
     model::FlatParams flat(layout, c.params);
