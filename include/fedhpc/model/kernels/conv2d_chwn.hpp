@@ -18,8 +18,8 @@ namespace fedhpc::model::kernels {
 void conv2d_chwn_forward(const float* x, const float* w, float* y, int lanes, const ConvShape& s,
                          int zero_border = 0);
 /// dw(o, c, ky, kx) = sum_{oy, ox, l} dy(o, oy, ox, l) · x(c, oy + ky, ox + kx, l) (overwrites dw).
-/// Each weight sums its positions per lane in (oy, ox) order, then the 16 lanes
-/// in a fixed tree, then the lane vectors in order.
+/// Each weight sums, per lane j of 16 (examples j, j + 16, ...), its terms in
+/// (oy, ox, lane vector) order, then the 16 lanes in a fixed tree.
 void conv2d_chwn_backward_weight(const float* x, const float* dy, float* dw, int lanes,
                                  const ConvShape& s);
 /// dx (in_c, in_h, in_w, L) = full correlation of dy with the flipped kernel:

@@ -13,8 +13,8 @@ namespace fedhpc::model::kernels {
 void pool_bias_relu_chwn_forward(const float* x, const float* b, float* y, std::uint8_t* arg, int c,
                                  int h, int w, int lanes);
 /// The adjoint given the block output y and its gradient dy: g = dy where y > 0
-/// else 0; db(c) = sum of g over positions and lanes (per lane in position
-/// order, then the 16 lanes in a fixed tree, then the lane vectors in order);
+/// else 0; db(c) = sum of g over positions and lanes (per lane j of 16 in
+/// (position, lane vector) order, then the 16 lanes in a fixed tree);
 /// dx (c, h, w, L) = g routed to each window's max, 0 elsewhere. Overwrites dx, db.
 void pool_bias_relu_chwn_backward(const float* y, const float* dy, const std::uint8_t* arg, float* dx,
                                   float* db, int c, int h, int w, int lanes);
