@@ -2,7 +2,7 @@
 
 #include <algorithm>
 
-#include "fedhpc/model/kernels/gemm.hpp"
+#include "fedhpc/model/kernels/dense.hpp"
 
 namespace fedhpc::model {
 namespace {
@@ -20,8 +20,7 @@ void dense_forward(ParamSource& params, std::size_t var, const float* x, float* 
     const int r = std::min(rows, out - r0);
     const ScopedRange w(params, var, static_cast<std::size_t>(r0) * in, static_cast<std::size_t>(r) * in);
     // y[:, r0:r0+r] (n, r; leading dim out) = x (n, in) · W[r0:r0+r]^T
-    kernels::gemm(kernels::Op::kNone, kernels::Op::kTrans, n, r, in, x, in, w.data(), in, y + r0,
-                  out, false);
+    kernels::dense_forward_ld(x, in, w.data(), in, y + r0, out, n, in, r);
   }
 }
 
@@ -32,8 +31,7 @@ void dense_backward_data(ParamSource& params, std::size_t var, const float* dy, 
     const int r = std::min(rows, out - r0);
     const ScopedRange w(params, var, static_cast<std::size_t>(r0) * in, static_cast<std::size_t>(r) * in);
     // dx (n, in) += dy[:, r0:r0+r] (n, r; leading dim out) · W[r0:r0+r] (r, in)
-    kernels::gemm(kernels::Op::kNone, kernels::Op::kNone, n, in, r, dy + r0, out, w.data(), in, dx,
-                  in, r0 > 0);
+    kernels::rank1_update(dy + r0, out, 1, w.data(), in, dx, in, n, in, r, r0 > 0);
   }
 }
 

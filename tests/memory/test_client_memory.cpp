@@ -3,6 +3,7 @@
 // heap byte a client's code path allocates (std::vector and friends).
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cstdio>
 #include <cstdlib>
@@ -38,6 +39,28 @@ void operator delete(void* q) noexcept {
 void operator delete[](void* q) noexcept { operator delete(q); }
 void operator delete(void* q, std::size_t) noexcept { operator delete(q); }
 void operator delete[](void* q, std::size_t) noexcept { operator delete(q); }
+// Over-aligned allocations (AlignedVector's 64-byte buffers) are counted too:
+// the header is one alignment unit, so the block stays aligned.
+void* operator new(std::size_t n, std::align_val_t a) {
+  const std::size_t h = std::max(kHeader, static_cast<std::size_t>(a));
+  auto* p = static_cast<unsigned char*>(std::aligned_alloc(static_cast<std::size_t>(a), (n + 2 * h - 1) / h * h));
+  if (p == nullptr) throw std::bad_alloc();
+  *reinterpret_cast<std::size_t*>(p + h - sizeof(std::size_t)) = n;
+  g_live += static_cast<long long>(n);
+  ++g_calls;
+  return p + h;
+}
+void* operator new[](std::size_t n, std::align_val_t a) { return operator new(n, a); }
+void operator delete(void* q, std::align_val_t a) noexcept {
+  if (q == nullptr) return;
+  const std::size_t h = std::max(kHeader, static_cast<std::size_t>(a));
+  auto* p = static_cast<unsigned char*>(q) - h;
+  g_live -= static_cast<long long>(*reinterpret_cast<std::size_t*>(p + h - sizeof(std::size_t)));
+  std::free(p);
+}
+void operator delete[](void* q, std::align_val_t a) noexcept { operator delete(q, a); }
+void operator delete(void* q, std::size_t, std::align_val_t a) noexcept { operator delete(q, a); }
+void operator delete[](void* q, std::size_t, std::align_val_t a) noexcept { operator delete(q, a); }
 
 using namespace fedhpc;
 

@@ -8,6 +8,8 @@
 #include <cstring>
 #include <limits>
 #include <memory>
+#include <span>
+#include <utility>
 #include <vector>
 
 #include "fedhpc/core/error.hpp"
@@ -318,19 +320,50 @@ TEST(ModelNetwork, MlpGradientMatchesFiniteDifferences) {
 }
 
 TEST(ModelNetwork, LeNet5GradientMatchesFiniteDifferences) {
-  for (Fd mode : {Fd::kDouble, Fd::kFloat})
-    for (bool random_dl : {true, false}) {
-      Case c = make_case(lenet(), 2, 12);
-      check_gradient(c, lenet_ref, random_dl, mode, 4);
-    }
+  // n = 2 runs the convolutions per example, n = 9 with the batch in 16 lanes.
+  for (const int n : {2, 9})
+    for (Fd mode : {Fd::kDouble, Fd::kFloat})
+      for (bool random_dl : {true, false}) {
+        Case c = make_case(lenet(), n, 12);
+        check_gradient(c, lenet_ref, random_dl, mode, 4);
+      }
+}
+
+TEST(ModelNetwork, LeNet5LanePathAgreesWithThePerExamplePath) {
+  // A batch of 12 (lanes) against the same examples as batches of 4 and 2
+  // (per example): the same logits and, summed, the same gradients.
+  Case c = make_case(lenet(), 12, 14);
+  model::FlatParams src(c.net->layout(), c.params);
+  const int k = c.net->num_classes();
+  std::vector<float> dl(static_cast<std::size_t>(c.n) * k);
+  Rng rng(5, Purpose::kBench);
+  for (float& v : dl) v = static_cast<float>(rng.normal());
+  const auto z = c.net->forward(src, c.x.data(), c.n);
+  const std::vector<float> logits(z.begin(), z.end());
+  std::vector<float> grads(c.params.size());
+  c.net->backward(src, dl, grads);
+  std::vector<float> logits_pe(logits.size()), grads_pe(grads.size(), 0.0f), part(grads.size());
+  for (const auto& [i0, m] : {std::pair{0, 4}, std::pair{4, 4}, std::pair{8, 2}, std::pair{10, 2}}) {
+    const auto zp = c.net->forward(src, c.x.data() + static_cast<std::size_t>(i0) * c.net->input_size(), m);
+    std::copy(zp.begin(), zp.end(), logits_pe.begin() + static_cast<std::ptrdiff_t>(i0) * k);
+    c.net->backward(src, std::span<const float>(dl).subspan(static_cast<std::size_t>(i0) * k, static_cast<std::size_t>(m) * k),
+                    part);
+    for (std::size_t j = 0; j < part.size(); ++j) grads_pe[j] += part[j];
+  }
+  for (std::size_t j = 0; j < logits.size(); ++j)
+    EXPECT_NEAR(logits[j], logits_pe[j], 1e-4 * std::max(1.0f, std::abs(logits_pe[j]))) << j;
+  float scale = 1.0f;
+  for (float g : grads_pe) scale = std::max(scale, std::abs(g));
+  for (std::size_t j = 0; j < grads.size(); ++j) EXPECT_NEAR(grads[j], grads_pe[j], 1e-4 * scale) << j;
 }
 
 TEST(ModelNetwork, ParametersAreAcquiredOneAtATimeAndReleased) {
-  for (int which = 0; which < 2; ++which) {
-    Case c = which == 0 ? make_case(lenet(), 5, 21)
-                        : make_case(std::make_unique<model::Mlp>(data::Shape{1, 28, 28}, 10,
-                                                                 std::vector<int>{200, 200}),
-                                    5, 22);
+  // LeNet-5 at n = 5 (per example) and n = 9 (batch in lanes), then the MLP.
+  for (int which = 0; which < 3; ++which) {
+    Case c = which < 2 ? make_case(lenet(), which == 0 ? 5 : 9, 21)
+                       : make_case(std::make_unique<model::Mlp>(data::Shape{1, 28, 28}, 10,
+                                                                std::vector<int>{200, 200}),
+                                   5, 22);
     const auto& layout = c.net->layout();
     // Reference run on plain fp32 parameters.
     model::FlatParams flat(layout, c.params);

@@ -2,7 +2,7 @@
 /// Dense layer products that read the weight matrix W (out, in) of variable
 /// `var` from a ParamSource in row tiles of at most tile_elements() values, so
 /// compressed storage only ever decodes one tile. With an unbounded tile (plain
-/// fp32) each is exactly one kernels::gemm call, identical to kernels::dense_*.
+/// fp32) each is exactly one call of the kernel kernels::dense_* uses, identical to it.
 #include <cstddef>
 
 #include "fedhpc/model/param_source.hpp"

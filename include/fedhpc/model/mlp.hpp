@@ -5,6 +5,7 @@
 #include <span>
 #include <vector>
 
+#include "fedhpc/core/aligned_allocator.hpp"
 #include "fedhpc/model/network.hpp"
 
 namespace fedhpc::model {
@@ -30,8 +31,8 @@ class Mlp final : public Network {
 
   std::vector<int> widths_;             // input, hidden..., classes
   std::vector<std::size_t> act_offset_; // start of each layer's output in acts_
-  std::vector<float> acts_;             // layer outputs, layer l: (max_batch, widths_[l + 1])
-  std::vector<float> grad_a_, grad_b_;  // (max_batch, max hidden width) ping-pong gradients
+  AlignedVector<float> acts_;             // layer outputs, layer l: (max_batch, widths_[l + 1])
+  AlignedVector<float> grad_a_, grad_b_;  // (max_batch, max hidden width) ping-pong gradients
   int max_width_ = 0;                   // widest hidden layer
   int max_batch_ = 0;
   int n_ = 0;                           // batch of the last forward

@@ -5,6 +5,7 @@
 #include <memory>
 #include <span>
 
+#include "fedhpc/core/aligned_allocator.hpp"
 #include "fedhpc/compress/param_codec.hpp"
 #include "fedhpc/config/run_config.hpp"
 #include "fedhpc/core/rng.hpp"
@@ -72,7 +73,7 @@ class Fp32Store final : public ParamStore {
 
  private:
   std::span<const float> global_;
-  std::vector<float> w_;  // (P) working parameters
+  AlignedVector<float> w_;  // (P) working parameters, 64-byte aligned for the kernels
   model::FlatParams source_;
 };
 

@@ -4,6 +4,7 @@
 #include <memory>
 #include <vector>
 
+#include "fedhpc/core/aligned_allocator.hpp"
 #include "fedhpc/train/local_trainer.hpp"
 #include "fedhpc/train/param_store.hpp"
 
@@ -32,7 +33,7 @@ class SgdTrainer final : public LocalTrainer {
   std::vector<float> local_;     // (P) the last client's parameters as the server receives them
   std::vector<float> grads_;     // (P)
   std::vector<float> velocity_;  // (P) momentum buffer
-  std::vector<float> batch_x_;   // (batch, input)
+  AlignedVector<float> batch_x_;   // (batch, input)
   std::vector<std::int32_t> batch_y_;
   std::vector<float> dlogits_;   // (batch, classes)
   std::vector<std::int32_t> order_;  // example permutation of the current epoch
