@@ -29,6 +29,7 @@ INGREDIENTS = [
     ("PVT, float e3m2 (6 bits)", "omc_e3m2_wmoq_pvt", "omc_e3m2_wmoq"),
     ("PVT, int8 (an affine map before an affine grid)", "omc_q8_wmoq_pvt", "omc_q8_wmoq"),
     ("stochastic instead of nearest re-encoding, int8", "omc_q8_wmoq", "omc_q8_wmoq_nearest"),
+    ("stochastic instead of nearest re-encoding, int6 + PVT", "omc_q6_wmoq_pvt", "omc_q6_wmoq_pvt_nearest"),
     ("PPQ rho = 0.1 (row blocks), int8 (+ PVT, a no-op under int)", "omc_q8_wmoq_pvt_ppq", "omc_q8_wmoq"),
     ("PPQ rho = 0.1 (row blocks), int6", "omc_q6_wmoq_pvt_ppq", "omc_q6_wmoq_pvt"),
     ("WMOQ, int8", "omc_q8_wmoq", "omc_q8_naive"),
@@ -37,6 +38,13 @@ INGREDIENTS = [
     ("e3m2 + PVT instead of int6 + PVT", "omc_e3m2_wmoq_pvt", "omc_q6_wmoq_pvt"),
     ("e2m3 + PVT instead of int6 + PVT", "omc_e2m3_wmoq_pvt", "omc_q6_wmoq_pvt"),
 ]
+
+
+# Row order of table 1 (jobs/omc-ablation.sh's list); other configs follow by name.
+ORDER = ["omc_fp32", "omc_q8_naive", "omc_q8_wmoq", "omc_q8_wmoq_nearest", "omc_q8_wmoq_pvt", "omc_q8_wmoq_pvt_ppq",
+         "omc_q6_wmoq_pvt", "omc_q6_wmoq_pvt_nearest", "omc_q6_wmoq_pvt_ppq",
+         "omc_e4m3_wmoq", "omc_e4m3_wmoq_pvt", "omc_e5m2_wmoq", "omc_e5m2_wmoq_pvt", "omc_e3m4_wmoq",
+         "omc_e3m4_wmoq_pvt", "omc_e3m2_wmoq", "omc_e3m2_wmoq_pvt", "omc_e2m3_wmoq_pvt"]
 
 
 def mb(x):
@@ -81,14 +89,15 @@ def extras(sweep):
 def main(directory):
     sweep = fa.load_dir(directory)
     s = fa.seed_summary(sweep).set_index("group")
+    s = s.loc[sorted(s.index, key=lambda g: (ORDER.index(g) if g in ORDER else len(ORDER), g))]
     ex = extras(sweep)
     base = s.loc[BASELINE] if BASELINE in s.index else None
     rounds = sorted({e["rounds"] for e in ex.values()})
     print(f"Rounds: {', '.join(map(str, rounds))}. Accuracy: final test accuracy, mean ± std over seeds; "
           f"Δ: paired difference to {BASELINE} (mean ± std over seeds (pairs)).\n")
     print("| config | storage | seeds | accuracy | Δ vs fp32 (paired) | param memory vs fp32 | fp32 weights | "
-          "up MB | down MB | total MB | total vs fp32 | diverged clients |")
-    print("|---|---|---|---|---|---|---|---|---|---|---|---|")
+          "client peak KiB | up MB | down MB | total MB | total vs fp32 | diverged clients |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
     for name, r in s.iterrows():
         e = ex[name]
         std = "" if r.seeds < 2 else f" ± {100 * r.accuracy_std:.2f}"
@@ -100,7 +109,7 @@ def main(directory):
         else:
             diff, red = "-", "1x"
         print(f"| {name} | {e['storage']} | {int(r.seeds)} | {100 * r.accuracy_mean:.2f}{std} | {diff} | "
-              f"{100 * r.param_memory_bytes / (4 * e['P']):.1f}% | {100 * e['share']:.2f}% | "
+              f"{100 * r.param_memory_bytes / (4 * e['P']):.1f}% | {100 * e['share']:.2f}% | {r.peak_memory_max / 1024:,.0f} | "
               f"{mb(r.bytes_up)} | {mb(r.bytes_down)} | {mb(r.bytes_total)} | {red} | {e['diverged']:.1f} |")
     rows = [(what, a, b) for what, a, b in INGREDIENTS if a in s.index and b in s.index]
     if rows:

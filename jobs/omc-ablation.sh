@@ -9,7 +9,7 @@
 # docs/omc.md's tables: jobs/omc-ablation.sh -n 2 --server.rounds 30
 set -euo pipefail
 . "$(dirname "$0")/sweep-common.sh"
-configs="omc_fp32 omc_q8_wmoq omc_q8_wmoq_nearest omc_q8_wmoq_pvt_ppq omc_q6_wmoq_pvt omc_q6_wmoq_pvt_ppq
+configs="omc_fp32 omc_q8_wmoq omc_q8_wmoq_nearest omc_q8_wmoq_pvt_ppq omc_q6_wmoq_pvt omc_q6_wmoq_pvt_nearest omc_q6_wmoq_pvt_ppq
  omc_e4m3_wmoq omc_e4m3_wmoq_pvt omc_e5m2_wmoq omc_e5m2_wmoq_pvt omc_e3m4_wmoq omc_e3m4_wmoq_pvt
  omc_e3m2_wmoq_pvt omc_e2m3_wmoq_pvt"
 args=()
