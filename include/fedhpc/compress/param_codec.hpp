@@ -95,6 +95,8 @@ class EncodedParams {
   std::size_t var_bytes(std::size_t i) const;
   /// Bytes of variable i if only `kept` of its values were stored (a pruned
   /// variable: its scalars plus kept codes, or 4 bytes per kept fp32 value).
+  /// Throws InternalError for a mixed variable (PPQ row blocks): the bytes
+  /// depend on which values are kept (config validation refuses the pairing).
   std::size_t kept_bytes(std::size_t i, std::size_t kept) const;
   /// True when variable i is stored quantized (false: fp32), possibly with PPQ fp32 blocks.
   bool is_quantized(std::size_t i) const;
