@@ -208,6 +208,18 @@ class Output(Tmp):
             if line.strip().startswith("--"):
                 self.assertIn(line.strip(), doc, "docs/config.md is stale: run scripts/gen-config-doc.sh")
 
+    def test_delta_uplink_peak_counts_received_model_and_update(self):
+        # With an uplink codec a client keeps the received model and builds the
+        # fp32 update it encodes: 4P + 4P more at its peak (fp32 storage).
+        P = 784 * 32 + 32 + 32 * 10 + 10
+        a, b = self.out("plain.h5"), self.out("fp16.h5")
+        run(TINY + ["--run.output", a], np_=1)
+        run(TINY + ["--uplink.codec", "fp16", "--run.output", b], np_=1)
+        with h5py.File(a) as fa, h5py.File(b) as fb:
+            np.testing.assert_array_equal(fa["/clients/client_id"][:], fb["/clients/client_id"][:])
+            np.testing.assert_array_equal(fb["/clients/peak_memory_bytes"][:] - fa["/clients/peak_memory_bytes"][:],
+                                          8 * P)
+
     def test_configs_parse(self):
         src = os.environ.get("FEDHPC_SOURCE_DIR", "../..")
         cfgs = sorted(f for f in os.listdir(os.path.join(src, "configs")) if f.endswith(".ini"))
