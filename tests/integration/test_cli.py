@@ -541,7 +541,10 @@ class BadInput(Tmp):
 BIG_RESIDUALS = ["--data.num_clients", "300", "--server.clients_per_round", "300", "--server.rounds", "1",
                  "--model.arch", "mlp", "--model.hidden", "2000,1000", "--client.batch_size", "16",
                  "--client.steps", "1", "--uplink.codec", "topk", "--uplink.ratio", "0.01",
-                 "--uplink.error_feedback", "client", "--uplink.residual", "fp32", "--run.progress", "false"]
+                 "--uplink.error_feedback", "client", "--uplink.residual", "fp32", "--run.progress", "false",
+                 # A client's peak (72 MB: parameters, gradients, the received model, the
+                 # update and its residual) must fit its budget, or no client trains.
+                 "--client.budget_mb", "128"]
 
 
 def limited(limit_bytes, args):
