@@ -1,30 +1,28 @@
 #!/usr/bin/env bash
-# OMC ablation sweep: every configs/omc_*.ini for the given models and
-# partitions, then the table (analysis/omc_table.py).
-#   jobs/omc-ablation.sh [-n RANKS] [-m "lenet5 mlp"] [-p "dirichlet iid"] [-o DIR] [--server.rounds R ...]
+# OMC ablation (docs/omc.md): the configs below over seeds 1 2 3, then the
+# tables of mean ± std over seeds and paired differences against omc_fp32
+# (analysis/omc_table.py). Runs with the same seed see the same clients and
+# batches (keyed streams), so differences are paired.
+#   jobs/omc-ablation.sh [-n RANKS] [-o DIR] [-s "SEEDS"] [-c "CONFIGS"] [--server.rounds R ...]
+# -c replaces the list (names of configs/*.ini, e.g. "omc_fp32 omc_q4_naive").
+# Existing results files are skipped, so an interrupted sweep continues.
+# docs/omc.md's tables: jobs/omc-ablation.sh -n 2 --server.rounds 30
 set -euo pipefail
-here="$(cd "$(dirname "$0")/.." && pwd)"
-ranks="$(nproc)"; models="lenet5 mlp"; parts="dirichlet iid"; out="$here/results/omc"
+. "$(dirname "$0")/sweep-common.sh"
+configs="omc_fp32 omc_q8_wmoq omc_q8_wmoq_nearest omc_q8_wmoq_pvt_ppq omc_q6_wmoq_pvt omc_q6_wmoq_pvt_nearest omc_q6_wmoq_pvt_ppq
+ omc_e4m3_wmoq omc_e4m3_wmoq_pvt omc_e5m2_wmoq omc_e5m2_wmoq_pvt omc_e3m4_wmoq omc_e3m4_wmoq_pvt
+ omc_e3m2_wmoq_pvt omc_e2m3_wmoq_pvt"
+args=()
 while [ $# -gt 0 ]; do
   case "$1" in
-    -n) ranks="$2"; shift 2 ;;
-    -m) models="$2"; shift 2 ;;
-    -p) parts="$2"; shift 2 ;;
-    -o) out="$2"; shift 2 ;;
-    *) break ;;
+    -c) configs="${2:?-c needs config names}"; shift 2 ;;
+    *) args+=("$1"); shift ;;
   esac
 done
-mkdir -p "$out"
-for cfg in "$here"/configs/omc_*.ini; do
-  name="$(basename "$cfg" .ini)"
-  for m in $models; do
-    for p in $parts; do
-      file="$out/${name}_${m}_${p}.h5"
-      [ -e "$file" ] && { echo "exists, skipped: $file"; continue; }
-      echo "== $name $m $p"
-      "$here/jobs/run-local.sh" -n "$ranks" -c "$cfg" --model.arch "$m" --data.partition "$p" \
-        --run.output "$file" --run.progress false "$@"
-    done
+sweep_parse "$here/results/omc" ${args[@]+"${args[@]}"}
+for seed in $seeds; do
+  for name in $configs; do
+    sweep_one "$out/${name}_seed$seed.h5" "$name" "$seed" ${extra[@]+"${extra[@]}"}
   done
 done
 /usr/bin/python3 "$here/analysis/omc_table.py" "$out"

@@ -59,44 +59,30 @@ int StorageSpec::code_bits() const noexcept {
   return 0;
 }
 
-std::vector<std::size_t> select_fp32_vars(const model::ParamLayout& layout, double rho, Rng& rng) {
-  expects(rho >= 0.0 && rho <= 1.0, "select_fp32_vars: rho outside [0, 1]");
-  std::vector<std::size_t> order;
-  std::size_t total = 0;
-  for (std::size_t i = 0; i < layout.num_vars(); ++i) {
-    if (!layout.var(i).is_weight()) continue;
-    order.push_back(i);
-    total += layout.var(i).size;
-  }
-  rng.shuffle(std::span<std::size_t>(order));
-  const double budget = rho * static_cast<double>(total);
-  std::vector<std::size_t> chosen;
-  std::size_t taken = 0;
-  for (std::size_t i : order) {
-    const std::size_t n = layout.var(i).size;
-    if (static_cast<double>(taken + n) <= budget) {
-      chosen.push_back(i);
-      taken += n;
-    }
-  }
-  std::sort(chosen.begin(), chosen.end());
-  return chosen;
-}
-
 EncodedParams::EncodedParams(const model::ParamLayout& layout, const StorageSpec& spec)
     : spec_(spec), format_{spec.exponent_bits, spec.mantissa_bits} {
   spec_.validate();
   vars_.reserve(layout.num_vars());
   std::size_t weight_params = 0;
-  for (const auto& v : layout.vars()) {
+  blocks_ = compress::ppq_blocks(layout, spec_.ppq_granularity);
+  std::size_t next_block = 0;
+  for (std::size_t i = 0; i < layout.num_vars(); ++i) {
+    const auto& v = layout.var(i);
     Slot s;
     s.offset = v.offset;
     s.size = v.size;
     s.weight = v.is_weight();
     s.quantized = spec_quantizes(s);
+    if (next_block < blocks_.size() && blocks_[next_block].var == i) {
+      s.first_block = next_block;
+      s.block = blocks_[next_block].size;
+      while (next_block < blocks_.size() && blocks_[next_block].var == i) ++next_block;
+    }
     vars_.push_back(s);
     if (s.weight) weight_params += s.size;
   }
+  block_fp32_.assign(blocks_.size(), 0);
+  fp32_before_.assign(blocks_.size(), 0);
   num_params_ = layout.size();
   relayout();
   // Room for the PPQ fp32 set: at most floor(rho * weight params) elements
@@ -117,6 +103,8 @@ std::size_t EncodedParams::kept_bytes(std::size_t i, std::size_t kept) const {
   expects(i < vars_.size() && kept <= vars_[i].size, "EncodedParams::kept_bytes: out of range");
   const Slot& v = vars_[i];
   if (!v.quantized) return sizeof(float) * kept;
+  // Which kept values fall into PPQ fp32 blocks is not known from a count.
+  expects(v.n_fp32 == 0, "EncodedParams::kept_bytes: a variable holds PPQ fp32 row blocks");
   const int b = spec_.code_bits();
   return v.bytes - packed_bytes(v.size, b) + packed_bytes(kept, b);
 }
@@ -126,6 +114,20 @@ bool EncodedParams::is_quantized(std::size_t i) const {
   return vars_[i].quantized;
 }
 
+std::size_t EncodedParams::quantized_count(std::size_t i) const {
+  expects(i < vars_.size(), "EncodedParams::quantized_count: variable index out of range");
+  return vars_[i].quantized ? vars_[i].size - vars_[i].n_fp32 : 0;
+}
+
+bool EncodedParams::is_mixed(std::size_t i) const {
+  expects(i < vars_.size(), "EncodedParams::is_mixed: variable index out of range");
+  return vars_[i].quantized && vars_[i].n_fp32 > 0;
+}
+
+std::size_t EncodedParams::header_bytes() const noexcept {
+  return kScalarBytes * ((spec_.pvt ? 2 : 0) + (spec_.codec == StorageSpec::Codec::kInt ? 2 : 0));
+}
+
 bool EncodedParams::spec_quantizes(const Slot& v) const noexcept {
   if (spec_.codec == StorageSpec::Codec::kFp32) return false;
   return v.weight || !spec_.weights_only;
@@ -133,9 +135,7 @@ bool EncodedParams::spec_quantizes(const Slot& v) const noexcept {
 
 std::size_t EncodedParams::stored_bytes(const Slot& v) const noexcept {
   if (!v.quantized) return sizeof(float) * v.size;
-  std::size_t scalars = spec_.pvt ? 2 : 0;                       // alpha, beta
-  if (spec_.codec == StorageSpec::Codec::kInt) scalars += 2;     // lo, s
-  return kScalarBytes * scalars + packed_bytes(v.size, spec_.code_bits());
+  return header_bytes() + packed_bytes(v.size - v.n_fp32, spec_.code_bits()) + sizeof(float) * v.n_fp32;
 }
 
 void EncodedParams::relayout() {
@@ -148,13 +148,42 @@ void EncodedParams::relayout() {
   arena_.assign(pos, std::byte{0});  // reuses the reserved capacity
 }
 
-void EncodedParams::set_fp32_vars(std::span<const std::size_t> vars) {
-  for (auto& v : vars_) v.quantized = spec_quantizes(v);
-  for (std::size_t i : vars) {
-    expects(i < vars_.size(), "EncodedParams::set_fp32_vars: variable index out of range");
-    vars_[i].quantized = false;
+void EncodedParams::set_fp32_blocks(std::span<const std::size_t> chosen) {
+  std::fill(block_fp32_.begin(), block_fp32_.end(), std::uint8_t{0});
+  for (std::size_t k : chosen) {
+    expects(k < blocks_.size(), "EncodedParams::set_fp32_blocks: block index out of range");
+    block_fp32_[k] = 1;
+  }
+  for (auto& v : vars_) {
+    v.quantized = spec_quantizes(v);
+    v.n_fp32 = 0;
+    if (v.block == 0) continue;
+    std::size_t before = 0;
+    for (std::size_t k = v.first_block; k < blocks_.size() && blocks_[k].var == blocks_[v.first_block].var; ++k) {
+      fp32_before_[k] = before;
+      if (block_fp32_[k] != 0) before += blocks_[k].size;
+    }
+    // Every block fp32: an fp32 variable (no scalars).
+    if (before == v.size) v.quantized = false;
+    if (v.quantized) v.n_fp32 = before;
   }
   relayout();
+}
+
+MinMaxMean EncodedParams::quantized_stats(const Slot& v, const float* x) const {
+  MinMaxMean st{0.0f, 0.0f, 0.0};
+  bool first = true;
+  double sum = 0.0;
+  for_each_block_run(v, 0, v.size, [&](std::size_t pos, std::size_t n, bool fp32, std::size_t) {
+    if (fp32) return;
+    const MinMaxMean r = min_max_mean(x + pos, n);
+    st.lo = first ? r.lo : std::min(st.lo, r.lo);
+    st.hi = first ? r.hi : std::max(st.hi, r.hi);
+    sum += r.mean * static_cast<double>(n);
+    first = false;
+  });
+  st.mean = sum / static_cast<double>(v.size - v.n_fp32);
+  return st;
 }
 
 void EncodedParams::encode_all(std::span<const float> flat, Rounding r, Rng& rng) {
@@ -177,6 +206,12 @@ void EncodedParams::encode_var(std::size_t i, std::span<const float> values, Rou
   const float* x = values.data();
   if (!v.quantized) {
     std::memcpy(p, x, sizeof(float) * v.size);
+    return;
+  }
+  if (v.n_fp32 > 0) {  // PPQ blocks: scalars from the quantized elements only
+    const Scalars s = scalars_for(quantized_stats(v, x));
+    set_scalars(i, s);
+    encode_range(i, 0, values, s, r, rng);
     return;
   }
   Affine t;
@@ -207,6 +242,10 @@ void EncodedParams::decode_var(std::size_t i, std::span<float> out) const {
   const std::byte* p = arena_.data() + v.pos;
   if (!v.quantized) {
     std::memcpy(out.data(), p, sizeof(float) * v.size);
+    return;
+  }
+  if (v.n_fp32 > 0) {
+    decode_range(i, 0, out, scalars(i));
     return;
   }
   Affine t;
@@ -287,12 +326,23 @@ void EncodedParams::decode_range(std::size_t i, std::size_t begin, std::span<flo
     return;
   }
   expects(begin % kRangeAlign == 0, "EncodedParams::decode_range: unaligned begin");
-  p += kScalarBytes * ((spec_.pvt ? 2 : 0) + (spec_.codec == StorageSpec::Codec::kInt ? 2 : 0));
-  p += code_offset(begin, spec_.code_bits());
-  if (spec_.codec == StorageSpec::Codec::kInt)
-    decode_int(p, out.size(), spec_.bits, s.t, s.g, out.data());
-  else
-    decode_float(p, out.size(), format_, s.t, out.data());
+  p += header_bytes();
+  const int bits = spec_.code_bits();
+  const auto codes = [&](const std::byte* c, std::size_t n, float* o) {
+    if (spec_.codec == StorageSpec::Codec::kInt) decode_int(c, n, spec_.bits, s.t, s.g, o);
+    else decode_float(c, n, format_, s.t, o);
+  };
+  if (v.n_fp32 == 0) {
+    codes(p + code_offset(begin, bits), out.size(), out.data());
+    return;
+  }
+  // PPQ blocks: codes first, then the fp32 values; every run starts 8-aligned among the codes.
+  const std::byte* fp32 = p + packed_bytes(v.size - v.n_fp32, bits);
+  for_each_block_run(v, begin, begin + out.size(), [&](std::size_t pos, std::size_t n, bool is_fp32, std::size_t index) {
+    float* o = out.data() + (pos - begin);
+    if (is_fp32) std::memcpy(o, fp32 + sizeof(float) * index, sizeof(float) * n);
+    else codes(p + code_offset(index, bits), n, o);
+  });
 }
 
 void EncodedParams::encode_range(std::size_t i, std::size_t begin, std::span<const float> values,
@@ -308,12 +358,22 @@ void EncodedParams::encode_range(std::size_t i, std::size_t begin, std::span<con
   expects(begin % kRangeAlign == 0 &&
               (values.size() % kRangeAlign == 0 || begin + values.size() == v.size),
           "EncodedParams::encode_range: unaligned range");
-  p += kScalarBytes * ((spec_.pvt ? 2 : 0) + (spec_.codec == StorageSpec::Codec::kInt ? 2 : 0));
-  p += code_offset(begin, spec_.code_bits());
-  if (spec_.codec == StorageSpec::Codec::kInt)
-    encode_int(values.data(), values.size(), spec_.bits, s.t, s.g, r, rng, p);
-  else
-    encode_float(values.data(), values.size(), format_, s.t, r, rng, p);
+  p += header_bytes();
+  const int bits = spec_.code_bits();
+  const auto codes = [&](const float* x, std::size_t n, std::byte* c) {
+    if (spec_.codec == StorageSpec::Codec::kInt) encode_int(x, n, spec_.bits, s.t, s.g, r, rng, c);
+    else encode_float(x, n, format_, s.t, r, rng, c);
+  };
+  if (v.n_fp32 == 0) {
+    codes(values.data(), values.size(), p + code_offset(begin, bits));
+    return;
+  }
+  std::byte* fp32 = p + packed_bytes(v.size - v.n_fp32, bits);
+  for_each_block_run(v, begin, begin + values.size(), [&](std::size_t pos, std::size_t n, bool is_fp32, std::size_t index) {
+    const float* x = values.data() + (pos - begin);
+    if (is_fp32) std::memcpy(fp32 + sizeof(float) * index, x, sizeof(float) * n);
+    else codes(x, n, p + code_offset(index, bits));
+  });
 }
 
 }  // namespace fedhpc::compress

@@ -15,7 +15,7 @@ namespace {
 
 /// Elements per block: scratch arrays stay in L1, and a multiple of 8 keeps
 /// every block's packed codes starting on a byte boundary.
-constexpr std::size_t kBlock = 1024;
+constexpr std::size_t kBlock = kCodecBlock;
 static_assert(kBlock % 8 == 0);
 
 /// Lanes of the reductions (one AVX-512 register of floats).

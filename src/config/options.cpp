@@ -334,6 +334,12 @@ const std::vector<Option>& option_table() {
        [](RunConfig& c, S k, S v) { c.storage.weights_only = parse_bool(k, v); }},
       {"storage.fp32_fraction", "0", "PPQ: fraction of weight parameters kept fp32, redrawn each round",
        [](RunConfig& c, S k, S v) { c.storage.fp32_fraction = parse_real(k, v, 0.0, 1.0); }},
+      {"storage.ppq_granularity", "rows",
+       "PPQ unit kept fp32: rows (blocks of whole rows, 8-aligned) | variables (whole weight variables)",
+       [](RunConfig& c, S k, S v) {
+         using G = compress::StorageSpec::PpqGranularity;
+         c.storage.ppq_granularity = parse_enum<G>(k, v, {{"rows", G::kRows}, {"variables", G::kVariables}});
+       }},
       {"storage.rounding", "stochastic", "rounding when re-encoding after local steps: stochastic | nearest",
        [](RunConfig& c, S k, S v) {
          c.storage.rounding = parse_rounding(k, v);
@@ -710,6 +716,11 @@ void validate(const RunConfig& c) {
     if (c.downlink.codec.value_grid == compress::ValueGrid::kSignMagnitude && c.downlink.codec.quantize_bits < 2)
       throw ConfigError("downlink.value_grid", "sign_magnitude needs downlink.quantize_bits >= 2");
   }
+  if (c.prune.method != PruneMethod::kNone && c.storage.codec != compress::StorageSpec::Codec::kFp32 &&
+      c.storage.fp32_fraction > 0.0 && c.storage.ppq_granularity == compress::StorageSpec::PpqGranularity::kRows)
+    throw ConfigError("storage.ppq_granularity",
+                      "rows with prune.method: a pruned model's bytes would depend on which kept values fall "
+                      "into fp32 row blocks; set storage.ppq_granularity = variables");
   if (c.prune.method != PruneMethod::kNone && c.prune.lambda_max < c.prune.lambda_init)
     throw ConfigError("prune.lambda_max", "must not be below prune.lambda_init");
   if (c.prune.mode == PruneMode::kDpfServer && c.prune.method != PruneMethod::kFedDip &&

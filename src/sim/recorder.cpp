@@ -84,7 +84,7 @@ Recorder::Recorder(const comm::Communicator& comm, const std::string& path, cons
                            "examples", "peak_memory_max", "param_memory_bytes"})
     series<std::int64_t>(std::string("/rounds/") + name, Axis::kRound, 0, 1);
   for (const char* name :
-       {"test_accuracy", "test_loss", "train_loss", "flops", "param_memory_ratio"})
+       {"test_accuracy", "test_loss", "train_loss", "flops", "param_memory_ratio", "fp32_weight_fraction"})
     series<double>(std::string("/rounds/") + name, Axis::kRound, 0, 1);
   for (const char* name : {"round", "client_id", "num_samples", "steps", "bytes_up", "bytes_down",
                            "peak_memory_bytes", "param_memory_bytes", "memory_budget_bytes"})
@@ -172,6 +172,7 @@ void Recorder::write_round(const RoundRecord& r, std::int64_t sampled,
   put_d("/rounds/train_loss", r.train_loss);
   put_d("/rounds/flops", r.flops);
   put_d("/rounds/param_memory_ratio", r.param_memory_ratio);
+  put_d("/rounds/fp32_weight_fraction", r.fp32_weight_fraction);
   put_d("/execution/wall_seconds", r.wall_seconds);
   put_d("/execution/round_seconds", r.round_seconds);
 

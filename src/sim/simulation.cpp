@@ -212,6 +212,7 @@ RoundRecord Simulation::run_round(int round, ClientRows& rows) {
   const MemoryBreakdown m = trainer_->peak_memory(1);
   rec.param_memory_bytes = static_cast<std::int64_t>(m.params + m.decoded);
   rec.param_memory_ratio = static_cast<double>(rec.param_memory_bytes) / (4.0 * static_cast<double>(model_.size()));
+  rec.fp32_weight_fraction = trainer_->fp32_weight_fraction();
   rows.index.clear();
   rows.records.clear();
   metrics_.begin_round();

@@ -60,11 +60,11 @@ EncodedStore::EncodedStore(const RunConfig& cfg, const model::ParamLayout& layou
 }
 
 void EncodedStore::begin_round(int round, std::span<const float> global) {
-  // PPQ: the round's fp32 subset, shared by the broadcast and every client.
+  // PPQ: the round's fp32 blocks, shared by the broadcast and every client.
   Rng ppq(seed_, Purpose::kStorage, static_cast<std::uint64_t>(round), kPpqStream);
-  const auto fp32_vars = compress::select_fp32_vars(*layout_, fp32_fraction_, ppq);
-  down_.set_fp32_vars(fp32_vars);
-  local_.set_fp32_vars(fp32_vars);
+  const auto fp32_blocks = compress::select_fp32_blocks(down_.ppq_blocks(), fp32_fraction_, ppq);
+  down_.set_fp32_blocks(fp32_blocks);
+  local_.set_fp32_blocks(fp32_blocks);
   Rng transport(seed_, Purpose::kStorage, static_cast<std::uint64_t>(round), kTransportStream);
   down_.encode_all(global, transport_, transport);
 }
@@ -131,20 +131,29 @@ void EncodedStore::step(std::span<const float> grads, std::span<float> velocity,
       }
       continue;
     }
-    // Pass 1: range (and mean) of the updated variable; nothing is committed.
+    // Pass 1: range (and mean) of the updated variable's quantized elements
+    // (all of them unless PPQ keeps some of its blocks fp32); nothing is committed.
     compress::MinMaxMean st{std::numeric_limits<float>::infinity(),
                             -std::numeric_limits<float>::infinity(), 0.0};
     double sum = 0.0;
+    const auto stats = [&](const float* x, std::size_t c) {
+      const auto mm = compress::min_max(x, c);
+      st.lo = std::min(st.lo, mm.lo);
+      st.hi = std::max(st.hi, mm.hi);
+      for (std::size_t k = 0; k < c; ++k) sum += x[k];
+    };
+    const bool mixed = local_.is_mixed(i);
     for (std::size_t b = 0; b < n; b += T) {
       const std::size_t c = std::min(T, n - b);
       const float* w0 = load(b, c);
       sgd_update<false>(w, g + b, w0, vel ? vel + b : nullptr, c, h);
-      const auto mm = compress::min_max(w, c);
-      st.lo = std::min(st.lo, mm.lo);
-      st.hi = std::max(st.hi, mm.hi);
-      for (std::size_t k = 0; k < c; ++k) sum += w[k];
+      if (!mixed) stats(w, c);
+      else
+        local_.for_each_run(i, b, c, [&](std::size_t pos, std::size_t m, bool fp32) {
+          if (!fp32) stats(w + (pos - b), m);
+        });
     }
-    st.mean = sum / static_cast<double>(n);
+    st.mean = sum / static_cast<double>(local_.quantized_count(i));
     // The quantizer skips NaN in its range and would encode it as a valid code.
     if (!std::isfinite(sum)) diverged_ = true;
     const auto fresh = local_.scalars_for(st);
@@ -177,8 +186,21 @@ std::int64_t EncodedStore::kept_value_bytes(std::span<const std::size_t> kept_pe
   return static_cast<std::int64_t>(total);
 }
 
+double EncodedStore::fp32_weight_fraction() const {
+  std::size_t weights = 0, fp32 = 0;
+  for (std::size_t i = 0; i < layout_->num_vars(); ++i) {
+    if (!layout_->var(i).is_weight()) continue;
+    weights += layout_->var(i).size;
+    fp32 += layout_->var(i).size - down_.quantized_count(i);
+  }
+  return weights == 0 ? 1.0 : static_cast<double>(fp32) / static_cast<double>(weights);
+}
+
 std::uint64_t EncodedStore::transient_bytes() const {
-  return 4ull * (transient_.size() + anchor_.size());
+  // The decode tile (and the anchor's under FedProx) plus the codec kernels'
+  // block scratch (on the stack, held while a tile is encoded or decoded).
+  return 4ull * (transient_.size() + anchor_.size()) +
+         (local_.spec().codec == compress::StorageSpec::Codec::kFp32 ? 0 : compress::kCodecScratchBytes);
 }
 
 }  // namespace fedhpc::train

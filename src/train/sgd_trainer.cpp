@@ -13,8 +13,9 @@
 namespace fedhpc::train {
 
 SgdTrainer::SgdTrainer(const ClientSection& cfg, model::Network& net,
-                       std::unique_ptr<ParamStore> store)
+                       std::unique_ptr<ParamStore> store, bool delta_uplink)
     : cfg_(cfg),
+      delta_uplink_(delta_uplink),
       net_(&net),
       store_(std::move(store)),
       hyper_{static_cast<float>(cfg.lr), static_cast<float>(cfg.weight_decay),
@@ -96,6 +97,12 @@ MemoryBreakdown SgdTrainer::peak_memory(std::int64_t num_samples) const {
                     net_->workspace_bytes();
   mem.gradients = 4 * P;
   mem.optimizer = (cfg_.momentum > 0 ? 4 * P : 0) + (cfg_.prox_mu > 0 ? store_->anchor_bytes() : 0);
+  // A delta uplink needs the received model after training (already held as
+  // the FedProx anchor when prox_mu > 0) and the fp32 update it encodes.
+  if (delta_uplink_) {
+    mem.received = cfg_.prox_mu > 0 ? 0 : store_->anchor_bytes();
+    mem.workspace = 4 * P;
+  }
   return mem;
 }
 
@@ -120,18 +127,19 @@ double SgdTrainer::flops(std::int64_t num_samples) const {
 
 std::unique_ptr<LocalTrainer> make_trainer(const RunConfig& cfg, model::Network& net,
                                            const std::function<std::unique_ptr<ParamStore>()>& make_store) {
+  const bool delta = cfg.uplink.codec.kind != compress::UpdateCodecKind::kIdentity;
   switch (cfg.client.trainer) {
     case ClientTrainer::kZo:
     case ClientTrainer::kFedZo: return std::make_unique<ZoTrainer>(cfg, net, make_store());
     case ClientTrainer::kAuto: {
       RunConfig zo = cfg;
       zo.client.trainer = ClientTrainer::kZo;
-      return std::make_unique<MixedTrainer>(std::make_unique<SgdTrainer>(cfg.client, net, make_store()),
+      return std::make_unique<MixedTrainer>(std::make_unique<SgdTrainer>(cfg.client, net, make_store(), delta),
                                             std::make_unique<ZoTrainer>(zo, net, make_store()));
     }
     case ClientTrainer::kBackprop: break;
   }
-  return std::make_unique<SgdTrainer>(cfg.client, net, make_store());
+  return std::make_unique<SgdTrainer>(cfg.client, net, make_store(), delta);
 }
 
 std::unique_ptr<LocalTrainer> make_trainer(const RunConfig& cfg, model::Network& net,

@@ -99,7 +99,16 @@ class Determinism(Tmp):
             self.assertLess(r["param_memory_ratio"][-1], 0.5)
             self.assertLess(r["bytes_down"][-1], 0.3 * 8 * 4 * P)
             self.assertGreater(r["test_accuracy"][-1], 0.3)
-            np.testing.assert_array_equal(f["/clients/param_memory_bytes"][:], r["param_memory_bytes"][0])
+            # PPQ row blocks: rho = 0.1 honoured to within one block (600 of
+            # 61,470 weights), a new subset each round.
+            share = r["fp32_weight_fraction"][:]
+            self.assertTrue(np.all((share <= 0.1) & (share > 0.09)), share)
+            # Every client's parameter memory is its round's (the PPQ subset, and
+            # with it the encoded size, changes from round to round).
+            rounds = f["/clients/round"][:]
+            np.testing.assert_array_equal(f["/clients/param_memory_bytes"][:], r["param_memory_bytes"][:][rounds])
+            peak = f["/clients/peak_memory_bytes"][:]
+            self.assertTrue(np.all(peak > f["/clients/param_memory_bytes"][:]))
 
     def test_uplink_codecs_np_1_2_identical_and_bytes_exact(self):
         P = 784 * 32 + 32 + 32 * 10 + 10
@@ -198,6 +207,18 @@ class Output(Tmp):
         for line in p.stdout.splitlines():
             if line.strip().startswith("--"):
                 self.assertIn(line.strip(), doc, "docs/config.md is stale: run scripts/gen-config-doc.sh")
+
+    def test_delta_uplink_peak_counts_received_model_and_update(self):
+        # With an uplink codec a client keeps the received model and builds the
+        # fp32 update it encodes: 4P + 4P more at its peak (fp32 storage).
+        P = 784 * 32 + 32 + 32 * 10 + 10
+        a, b = self.out("plain.h5"), self.out("fp16.h5")
+        run(TINY + ["--run.output", a], np_=1)
+        run(TINY + ["--uplink.codec", "fp16", "--run.output", b], np_=1)
+        with h5py.File(a) as fa, h5py.File(b) as fb:
+            np.testing.assert_array_equal(fa["/clients/client_id"][:], fb["/clients/client_id"][:])
+            np.testing.assert_array_equal(fb["/clients/peak_memory_bytes"][:] - fa["/clients/peak_memory_bytes"][:],
+                                          8 * P)
 
     def test_configs_parse(self):
         src = os.environ.get("FEDHPC_SOURCE_DIR", "../..")
@@ -448,6 +469,12 @@ class BadInput(Tmp):
         self.assertIn("run.output", p.stderr)
         self.assertEqual(os.listdir(self.dir), [])
 
+    def test_storage_ppq_granularity(self):
+        self.expect_usage_error(TINY + ["--storage.ppq_granularity", "blocks"], "storage.ppq_granularity")
+        # Row blocks under a pruning mask: kept-value bytes would depend on where they fall.
+        omc = ["--storage.codec", "int", "--storage.fp32_fraction", "0.1"]
+        self.expect_usage_error(TINY + omc + ["--prune.method", "magnitude"], "storage.ppq_granularity")
+
     def test_error_feedback_needs_a_codec(self):
         self.expect_usage_error(TINY + ["--uplink.error_feedback", "client"], "uplink.error_feedback")
         topk = TINY + ["--uplink.codec", "topk"]
@@ -514,7 +541,10 @@ class BadInput(Tmp):
 BIG_RESIDUALS = ["--data.num_clients", "300", "--server.clients_per_round", "300", "--server.rounds", "1",
                  "--model.arch", "mlp", "--model.hidden", "2000,1000", "--client.batch_size", "16",
                  "--client.steps", "1", "--uplink.codec", "topk", "--uplink.ratio", "0.01",
-                 "--uplink.error_feedback", "client", "--uplink.residual", "fp32", "--run.progress", "false"]
+                 "--uplink.error_feedback", "client", "--uplink.residual", "fp32", "--run.progress", "false",
+                 # A client's peak (72 MB: parameters, gradients, the received model, the
+                 # update and its residual) must fit its budget, or no client trains.
+                 "--client.budget_mb", "128"]
 
 
 def limited(limit_bytes, args):

@@ -162,6 +162,98 @@ TEST(Train, MemoryModelCountsStorageAndTransient) {
   q.begin_round(0, f.global);
   const auto mq = q.peak_memory(40);
   EXPECT_LT(mq.params, P);  // 4 bits + per-variable scalars
-  EXPECT_EQ(mq.decoded, 2 * 4 * f.net->layout().max_var_size());  // transient + FedProx anchor
+  // Transient + FedProx anchor tiles, and the codec kernels' block scratch.
+  EXPECT_EQ(mq.decoded, 2 * 4 * f.net->layout().max_var_size() + compress::kCodecScratchBytes);
   EXPECT_EQ(q.downlink_bytes(), static_cast<std::int64_t>(mq.params));
+  // Without a delta uplink nothing is kept for the update.
+  EXPECT_EQ(m.received + m.workspace + mq.received + mq.workspace, 0u);
+  EXPECT_EQ(mq.total(), mq.params + mq.decoded + mq.activations + mq.gradients + mq.optimizer);
+}
+
+TEST(Train, MemoryModelOfADeltaUplinkCountsTheReceivedModelAndTheUpdate) {
+  // An uplink codec encodes after - before: the client keeps the received
+  // model (its stored form) through training and builds the fp32 update.
+  Fixture f;
+  const auto P = f.net->layout().size();
+  f.cfg.client.prox_mu = 0.0;
+  train::SgdTrainer plain(f.cfg.client, *f.net, std::make_unique<train::Fp32Store>(f.net->layout()), true);
+  plain.begin_round(0, f.global);
+  const auto m = plain.peak_memory(40);
+  EXPECT_EQ(m.received, 4 * P);
+  EXPECT_EQ(m.workspace, 4 * P);
+  EXPECT_EQ(m.optimizer, 4 * P);  // momentum only
+  EXPECT_EQ(m.total(), m.params + m.decoded + m.activations + m.gradients + m.optimizer + 8 * P);
+
+  f.cfg.storage.codec = compress::StorageSpec::Codec::kInt;
+  f.cfg.storage.bits = 8;
+  f.cfg.storage.uplink = UplinkFormat::kFp32;
+  auto store = train::make_param_store(f.cfg, f.net->layout());
+  train::SgdTrainer q(f.cfg.client, *f.net, std::move(store), true);
+  q.begin_round(0, f.global);
+  const auto mq = q.peak_memory(40);
+  EXPECT_EQ(mq.received, static_cast<std::uint64_t>(q.downlink_bytes()));  // the encoded broadcast
+  EXPECT_EQ(mq.workspace, 4 * P);
+  // FedProx already holds the received model as its anchor: counted once.
+  f.cfg.client.prox_mu = 0.01;
+  train::SgdTrainer prox(f.cfg.client, *f.net, train::make_param_store(f.cfg, f.net->layout()), true);
+  prox.begin_round(0, f.global);
+  const auto mp = prox.peak_memory(40);
+  EXPECT_EQ(mp.received, 0u);
+  EXPECT_EQ(mp.optimizer, 4 * P + static_cast<std::uint64_t>(prox.downlink_bytes()));
+  // make_trainer sets it from uplink.codec.
+  f.cfg.uplink.codec.kind = compress::UpdateCodecKind::kTopK;
+  const auto t = train::make_trainer(f.cfg, *f.net, train::make_param_store(f.cfg, f.net->layout()));
+  t->begin_round(0, f.global);
+  EXPECT_EQ(t->peak_memory(40).workspace, 4 * P);
+}
+
+TEST(Train, PpqRowBlocksTrainAndTheMemoryModelIsTheEncodedSize) {
+  // Int8 + WMOQ + PVT + PPQ at row granularity on the MLP 12-24-3: fc1 rows of
+  // 12 go in blocks of 2 rows (24 elements), fc2 rows of 24 one by one.
+  Fixture f;
+  f.cfg.client.epochs = 5;
+  f.cfg.client.prox_mu = 0.0;
+  train::LocalResult fp, q;
+  const auto plain = f.train(std::make_unique<train::Fp32Store>(f.net->layout()), &fp);
+  f.cfg.storage.codec = compress::StorageSpec::Codec::kInt;
+  f.cfg.storage.bits = 8;
+  f.cfg.storage.weights_only = true;
+  f.cfg.storage.pvt = true;
+  f.cfg.storage.fp32_fraction = 0.3;
+  const auto& layout = f.net->layout();
+  auto store = std::make_unique<train::EncodedStore>(f.cfg, layout, f.cfg.storage);
+  const train::EncodedStore* raw = store.get();
+  train::SgdTrainer t(f.cfg.client, *f.net, std::move(store));
+  t.begin_round(0, f.global);
+  train::ClientStreams streams(f.cfg.run.seed, 0, 0);
+  q = t.train(f.view(), streams);
+  const std::vector<float> quant(t.upload().after.begin(), t.upload().after.end());
+  EXPECT_NEAR(q.loss_sum / q.examples_seen, fp.loss_sum / fp.examples_seen, 0.1);
+  EXPECT_GT(f.update_cosine(plain, quant), 0.9);
+  // The round's fp32 share: at most rho, short by less than one block.
+  const double frac = raw->fp32_weight_fraction();
+  EXPECT_LE(frac, 0.3);
+  EXPECT_GT(frac, 0.3 - 24.0 / 360.0);
+  // Stored bytes = the exact encoded size: per weight variable 16 bytes of
+  // scalars + its codes + 4 bytes per fp32 element, biases fp32.
+  std::size_t fp32_weights = 0, codes = 0, want = 0;
+  compress::EncodedParams probe(layout, f.cfg.storage);
+  Rng ppq(f.cfg.run.seed, Purpose::kStorage, 0, 0);  // round 0's selection stream
+  probe.set_fp32_blocks(compress::select_fp32_blocks(probe.ppq_blocks(), 0.3, ppq));
+  for (std::size_t i = 0; i < layout.num_vars(); ++i) {
+    const auto& v = layout.var(i);
+    if (!v.is_weight()) {
+      want += 4 * v.size;
+      continue;
+    }
+    const std::size_t nq = probe.quantized_count(i);
+    codes += nq;
+    fp32_weights += v.size - nq;
+    want += nq == 0 ? 4 * v.size : 16 + nq + 4 * (v.size - nq);
+  }
+  EXPECT_EQ(raw->stored_bytes(), want);
+  EXPECT_EQ(static_cast<double>(fp32_weights) / 360.0, frac);
+  EXPECT_EQ(raw->downlink_bytes(), static_cast<std::int64_t>(want));
+  EXPECT_EQ(raw->uplink_bytes(), static_cast<std::int64_t>(want));
+  EXPECT_GT(codes, 0u);
 }

@@ -5,34 +5,31 @@
 /// Stored layout: one byte arena, variables in layout order, each either
 ///   fp32:      n raw floats                                   (4n bytes)
 ///   quantized: [alpha, beta] (PVT)  [lo, s] (integer mode)    (4 bytes each, float)
-///              then the packed codes                          (ceil(n*bits/8) bytes)
+///              then the packed codes of its n_q quantized     (ceil(n_q*bits/8) bytes)
+///              elements, then its n - n_q PPQ fp32 elements   (4 bytes each)
 /// with bits = b (integer) or 1+e+m (float). bytes() is the arena size: the
 /// "parameter memory" without the transient decoded variable and the
 /// "transport size" of METHODS.md §1.
 ///
 /// Which variables are quantized: none for kFp32; with weights_only (WMOQ)
 /// only weight variables (dense matrices, conv kernels), biases stay fp32; and
-/// the round's PPQ set (set_fp32_vars, chosen by select_fp32_vars) stays fp32.
+/// the round's PPQ blocks (set_fp32_blocks, chosen by select_fp32_blocks in
+/// compress/ppq.hpp) stay fp32. A variable whose every block is fp32 is stored
+/// as an fp32 variable (no scalars); one with some fp32 blocks ("mixed") keeps
+/// one set of scalars, computed over its quantized elements only.
+#include <algorithm>
 #include <cstddef>
+#include <cstdint>
 #include <span>
 #include <vector>
 
+#include "fedhpc/compress/ppq.hpp"
 #include "fedhpc/compress/quantizer.hpp"
 #include "fedhpc/compress/storage_spec.hpp"
 #include "fedhpc/core/rng.hpp"
 #include "fedhpc/model/param_layout.hpp"
 
 namespace fedhpc::compress {
-
-/// PPQ selection: the weight variables kept fp32 this round, ascending.
-/// Rule: shuffle the weight variables with rng (Fisher-Yates), then walk them in
-/// that order and take each one whose size still fits, i.e. while
-/// taken + n_v <= rho * (total weight parameters); variables that would
-/// overshoot are skipped and the walk continues (first fit). The fp32 share
-/// is therefore never above rho (a hard memory bound) and no skipped variable
-/// would have fit; if even the smallest weight variable exceeds rho * total,
-/// nothing is selected. Throws InternalError unless 0 <= rho <= 1.
-std::vector<std::size_t> select_fp32_vars(const model::ParamLayout& layout, double rho, Rng& rng);
 
 /// One model stored encoded: per variable fp32 values or packed codes + scalars.
 /// All storage is sized in the constructor; encode and decode never allocate.
@@ -51,11 +48,14 @@ class EncodedParams {
   /// Number of parameters.
   std::size_t num_params() const noexcept { return num_params_; }
 
-  /// Keeps exactly `vars` fp32 among the variables the spec quantizes (the
-  /// round's PPQ set; empty: none). Re-lays the storage and resets it to
-  /// the all-zero model, so call it before encode_all. Allocates only if the
-  /// set holds more than fp32_fraction of the weight parameters.
-  void set_fp32_vars(std::span<const std::size_t> vars);
+  /// The PPQ blocks of the spec's granularity (compress/ppq.hpp).
+  std::span<const PpqBlock> ppq_blocks() const noexcept { return blocks_; }
+  /// Keeps exactly the blocks `chosen` (indices into ppq_blocks(), the round's
+  /// PPQ set; empty: none) fp32 among the variables the spec quantizes.
+  /// Re-lays the storage and resets it to the all-zero model, so call it
+  /// before encode_all. Allocates only if the set holds more than
+  /// fp32_fraction of the weight parameters.
+  void set_fp32_blocks(std::span<const std::size_t> chosen);
 
   /// Encodes the whole model from flat (layout order, num_params()).
   void encode_all(std::span<const float> flat, Rounding r, Rng& rng);
@@ -95,9 +95,28 @@ class EncodedParams {
   std::size_t var_bytes(std::size_t i) const;
   /// Bytes of variable i if only `kept` of its values were stored (a pruned
   /// variable: its scalars plus kept codes, or 4 bytes per kept fp32 value).
+  /// Throws InternalError for a mixed variable (PPQ row blocks): the bytes
+  /// depend on which values are kept (config validation refuses the pairing).
   std::size_t kept_bytes(std::size_t i, std::size_t kept) const;
-  /// True when variable i is stored quantized (false: fp32).
+  /// True when variable i is stored quantized (false: fp32), possibly with PPQ fp32 blocks.
   bool is_quantized(std::size_t i) const;
+  /// Number of quantized elements of variable i (0 for an fp32 variable).
+  std::size_t quantized_count(std::size_t i) const;
+  /// True when variable i is quantized but holds PPQ fp32 blocks.
+  bool is_mixed(std::size_t i) const;
+  /// Calls f(pos, count, fp32) for each maximal run [pos, pos + count) of
+  /// elements [begin, begin + count) of variable i that are stored alike (all
+  /// fp32 or all codes), in element order.
+  template <class F>
+  void for_each_run(std::size_t i, std::size_t begin, std::size_t count, F&& f) const {
+    const Slot& v = vars_[i];
+    if (!(v.quantized && v.n_fp32 > 0)) {
+      if (count > 0) f(begin, count, !v.quantized);
+      return;
+    }
+    for_each_block_run(v, begin, begin + count,
+                       [&](std::size_t pos, std::size_t n, bool fp32, std::size_t) { f(pos, n, fp32); });
+  }
   /// Bytes reserved for the storage (>= bytes(): room for the PPQ fp32 set).
   std::size_t capacity_bytes() const noexcept { return arena_.capacity(); }
   /// The stored bytes themselves (bytes() long), e.g. to send or checksum.
@@ -111,7 +130,31 @@ class EncodedParams {
     bool quantized = false;  // stored as codes (else fp32)
     std::size_t pos = 0;     // first byte in arena_
     std::size_t bytes = 0;   // stored bytes
+    std::size_t block = 0;        // PPQ block length (weights), else 0
+    std::size_t first_block = 0;  // its first block in blocks_
+    std::size_t n_fp32 = 0;       // PPQ fp32 elements of a quantized variable
   };
+  /// Runs of a mixed variable v over [begin, end): g(pos, count, fp32, index),
+  /// index = the run's first position among v's fp32 values or codes.
+  template <class G>
+  void for_each_block_run(const Slot& v, std::size_t begin, std::size_t end, G&& g) const {
+    std::size_t pos = begin;
+    while (pos < end) {
+      const std::size_t j = pos / v.block;
+      const bool fp32 = block_fp32_[v.first_block + j] != 0;
+      const std::size_t index = fp32 ? fp32_before_[v.first_block + j] + (pos - j * v.block)
+                                     : pos - fp32_before_[v.first_block + j];
+      std::size_t k = j + 1;
+      std::size_t stop = std::min(end, k * v.block);
+      while (stop < end && (block_fp32_[v.first_block + k] != 0) == fp32) stop = std::min(end, ++k * v.block);
+      g(pos, stop - pos, fp32, index);
+      pos = stop;
+    }
+  }
+  /// Bytes of the scalars in front of a quantized variable's codes.
+  std::size_t header_bytes() const noexcept;
+  /// Range and mean over the quantized elements of mixed variable v, values x (v.size).
+  MinMaxMean quantized_stats(const Slot& v, const float* x) const;
   /// Whether the spec quantizes variable v when it is not in the PPQ set.
   bool spec_quantizes(const Slot& v) const noexcept;
   /// Stored bytes of v in its current form.
@@ -124,6 +167,9 @@ class EncodedParams {
   std::vector<Slot> vars_;
   std::size_t num_params_ = 0;
   std::vector<std::byte> arena_;  // (bytes()) the encoded model
+  std::vector<PpqBlock> blocks_;          // (weight blocks) PPQ partition
+  std::vector<std::uint8_t> block_fp32_;  // (weight blocks) 1: fp32 this round
+  std::vector<std::size_t> fp32_before_;  // (weight blocks) fp32 elements in earlier blocks of the variable
 };
 
 }  // namespace fedhpc::compress

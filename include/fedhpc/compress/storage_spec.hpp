@@ -16,6 +16,9 @@ struct StorageSpec {
   bool pvt = false;             ///< per-variable transformation before quantizing
   bool weights_only = false;    ///< WMOQ: biases stay fp32
   double fp32_fraction = 0.0;   ///< PPQ rho in [0, 1]: weight parameters kept fp32 per round
+  /// PPQ unit: row blocks (compress/ppq.hpp) or whole weight variables.
+  enum class PpqGranularity { kRows, kVariables };
+  PpqGranularity ppq_granularity = PpqGranularity::kRows;
   /// Throws ConfigError naming the storage.* key of a value out of range.
   void validate() const;
   /// Bits per code of a quantized variable (0 for kFp32).

@@ -41,6 +41,7 @@ class MaskedStore final : public train::ParamStore, private model::ParamSource {
   std::uint64_t stored_bytes() const override;
   std::uint64_t transient_bytes() const override;
   std::uint64_t anchor_bytes() const override { return inner_->anchor_bytes(); }
+  double fp32_weight_fraction() const override { return inner_->fp32_weight_fraction(); }
   std::int64_t kept_value_bytes(std::span<const std::size_t> kept_per_var, Copy copy) const override {
     return inner_->kept_value_bytes(kept_per_var, copy);
   }

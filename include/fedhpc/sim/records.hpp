@@ -49,6 +49,7 @@ struct RoundRecord {
   std::int64_t peak_memory_max = 0;   ///< largest client peak memory among the sampled
   std::int64_t param_memory_bytes = 0;  ///< a client's parameter memory this round (OMC: encoded + transient)
   double param_memory_ratio = 1.0;    ///< param_memory_bytes / (4 * num_params): 1 for fp32 storage
+  double fp32_weight_fraction = 1.0;  ///< weight parameters the downlink holds fp32 (PPQ): 1 for fp32 storage
   // Execution (rank-count dependent, written under /execution):
   std::int32_t aggregate_path = 0;    ///< comm::AggregatePath used
   std::int64_t gathered_nnz = 0;      ///< sparse path: support entries gathered (sum over ranks)

@@ -33,6 +33,7 @@ class EncodedStore final : public ParamStore, private model::ParamSource {
   std::uint64_t stored_bytes() const override { return local_.bytes(); }
   std::uint64_t transient_bytes() const override;
   std::uint64_t anchor_bytes() const override { return down_.bytes(); }
+  double fp32_weight_fraction() const override;
   std::int64_t kept_value_bytes(std::span<const std::size_t> kept_per_var, Copy copy) const override;
 
  private:

@@ -72,6 +72,8 @@ class LocalTrainer {
   virtual double flops(std::int64_t num_samples) const = 0;
   /// Downlink message bytes per client (valid after begin_round).
   virtual std::int64_t downlink_bytes() const = 0;
+  /// Fraction of weight parameters the round's downlink holds in fp32 (PPQ).
+  virtual double fp32_weight_fraction() const { return 1.0; }
 };
 
 /// Builds the trainer of client.trainer for cfg on `net` (reserved for

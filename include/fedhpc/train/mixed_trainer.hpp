@@ -27,6 +27,7 @@ class MixedTrainer final : public LocalTrainer, public fl::Component {
   double flops(std::int64_t num_samples) const override { return backprop_->flops(num_samples); }
   double flops_within(std::int64_t num_samples, std::uint64_t budget) const override;
   std::int64_t downlink_bytes() const override { return backprop_->downlink_bytes(); }
+  double fp32_weight_fraction() const override { return backprop_->fp32_weight_fraction(); }
   fl::Component* component() override { return this; }
 
   void declare(fl::Metrics& m, fl::TallyLayout& t) override;

@@ -50,8 +50,12 @@ class ParamStore {
   virtual std::uint64_t stored_bytes() const = 0;
   /// Bytes of transient decoded buffers held at the peak.
   virtual std::uint64_t transient_bytes() const = 0;
-  /// Bytes of the proximal anchor (the received model) kept when prox_mu > 0.
+  /// Bytes of a copy of the received model in its stored form: the proximal
+  /// anchor (prox_mu > 0), or what a delta update is formed against.
   virtual std::uint64_t anchor_bytes() const = 0;
+  /// Fraction of weight parameters the round's downlink holds in fp32 (PPQ;
+  /// 1 for fp32 storage).
+  virtual double fp32_weight_fraction() const { return 1.0; }
 };
 
 /// Plain fp32 parameters: one resident working copy per rank.

@@ -13,7 +13,10 @@ namespace fedhpc::train {
 /// Backprop SGD client; batches are gathered into one resident buffer.
 class SgdTrainer final : public LocalTrainer {
  public:
-  SgdTrainer(const ClientSection& cfg, model::Network& net, std::unique_ptr<ParamStore> store);
+  /// delta_uplink: the client sends an encoded update (an uplink codec), so it
+  /// keeps the received model and builds the fp32 update (peak_memory).
+  SgdTrainer(const ClientSection& cfg, model::Network& net, std::unique_ptr<ParamStore> store,
+             bool delta_uplink = false);
   void begin_round(int round, std::span<const float> global) override;
   LocalResult train(const data::ExampleView& data, ClientStreams& streams) override;
   /// The client's decoded parameters against the server model: the server
@@ -22,10 +25,12 @@ class SgdTrainer final : public LocalTrainer {
   MemoryBreakdown peak_memory(std::int64_t num_samples) const override;
   double flops(std::int64_t num_samples) const override;
   std::int64_t downlink_bytes() const override { return store_->downlink_bytes(); }
+  double fp32_weight_fraction() const override { return store_->fp32_weight_fraction(); }
 
  private:
   std::int64_t total_steps(std::int64_t n) const;
   ClientSection cfg_;
+  bool delta_uplink_;
   model::Network* net_;
   std::unique_ptr<ParamStore> store_;
   SgdHyper hyper_;

@@ -112,6 +112,7 @@ class ZoTrainer final : public LocalTrainer {
   MemoryBreakdown peak_memory(std::int64_t num_samples) const override;
   double flops(std::int64_t num_samples) const override;
   std::int64_t downlink_bytes() const override { return store_->downlink_bytes(); }
+  double fp32_weight_fraction() const override { return store_->fp32_weight_fraction(); }
   /// zo: what the last client sent: its direction seed and K differences.
   std::uint64_t seed() const noexcept { return seed_; }
   /// zo: seconds spent in the clients' forward passes so far (not in
