@@ -66,6 +66,19 @@ class Tmp(unittest.TestCase):
         self.assertEqual(sorted(os.listdir(self.dir)), before, "no output may be left behind")
         return ours[0]
 
+    def identical_at_np_1_2_4(self, name, args):
+        """Runs args at np 1, 2 and 4 (outputs NAME1/2/4.h5); their results must be
+        identical outside /execution. Returns the np-1 file."""
+        outs = []
+        for n in (1, 2, 4):
+            o = self.out(f"{name}{n}.h5")
+            run(args + ["--run.output", o], np_=n)
+            outs.append(o)
+        for o in outs[1:]:
+            d = h5diff(outs[0], o)
+            self.assertEqual(d.returncode, 0, name + d.stdout + d.stderr)
+        return outs[0]
+
 
 class Determinism(Tmp):
     def test_np_1_2_4_bitwise_identical(self):
@@ -243,14 +256,7 @@ class Uplink(Tmp):
                 ("randk_sparse_resid", ["--uplink.codec", "randk", "--uplink.ratio", "0.05",
                                         "--uplink.error_feedback", "client",
                                         "--uplink.residual", "sparse"])):
-            outs = []
-            for n in (1, 2, 4):
-                o = self.out(f"{name}{n}.h5")
-                run(TINY + extra + ["--run.output", o], np_=n)
-                outs.append(o)
-            for o in outs[1:]:
-                d = h5diff(outs[0], o)
-                self.assertEqual(d.returncode, 0, name + d.stdout + d.stderr)
+            self.identical_at_np_1_2_4(name, TINY + extra)
 
     def test_residual_memory_recorded_per_client_and_in_total(self):
         P = self.P
@@ -330,15 +336,7 @@ class Uplink(Tmp):
                     "--uplink.residual_decay", "0.8", "--uplink.residual_max_age", "2"]
         ef21 = ["--uplink.codec", "topk", "--uplink.ratio", "0.01", "--uplink.error_feedback", "ef21"]
         for name, extra in (("remedies", remedies), ("ef21", ef21)):
-            outs = []
-            for n in (1, 2, 4):
-                o = self.out(f"{name}{n}.h5")
-                run(few + extra + ["--run.output", o], np_=n)
-                outs.append(o)
-            for o in outs[1:]:
-                d = h5diff(outs[0], o)
-                self.assertEqual(d.returncode, 0, name + d.stdout + d.stderr)
-            with h5py.File(outs[0]) as f:
+            with h5py.File(self.identical_at_np_1_2_4(name, few + extra)) as f:
                 c, r = f["/clients"], f["/rounds"]
                 done = c["status"][:] == 0
                 ids, rounds, age = c["client_id"][:], c["round"][:], c["residual_age"][:]
@@ -383,16 +381,9 @@ class Uplink(Tmp):
         few = override(TINY, data__num_clients="10", server__clients_per_round="5", server__rounds="6")
         down = ["--downlink.codec", "topk", "--downlink.ratio", "0.02", "--downlink.quantize_bits", "8",
                 "--downlink.value_grid", "sign_magnitude"]
-        outs = []
-        for n in (1, 2, 4):
-            o = self.out(f"down{n}.h5")
-            run(few + down + ["--run.output", o], np_=n)
-            outs.append(o)
-        for o in outs[1:]:
-            d = h5diff(outs[0], o)
-            self.assertEqual(d.returncode, 0, d.stdout + d.stderr)
+        first = self.identical_at_np_1_2_4("down", few + down)
         k = int(0.02 * self.P + 0.5)
-        with h5py.File(outs[0]) as f:
+        with h5py.File(first) as f:
             c, r = f["/clients"], f["/rounds"]
             sizes = r["server_update_bytes"][:]
             np.testing.assert_array_equal(sizes, support_bytes(self.P, k) + 8 + k)
@@ -411,7 +402,7 @@ class Uplink(Tmp):
         # The uncompressed run differs: clients train from the compressed copy.
         plain = self.out("plain.h5")
         run(few + ["--run.output", plain], np_=2)
-        with h5py.File(outs[0]) as a, h5py.File(plain) as b:
+        with h5py.File(first) as a, h5py.File(plain) as b:
             self.assertFalse(np.array_equal(a["/rounds/test_accuracy"][:], b["/rounds/test_accuracy"][:]))
             self.assertTrue(np.all(b["/clients/bytes_down"][:] == 4 * self.P))
 
