@@ -59,7 +59,7 @@ void start(EncodedUpdate& out, UpdateCodecKind kind, std::size_t n, std::size_t 
   out.bytes.resize(bytes);
 }
 
-// --- uniform stochastic b-bit kernel: [lo, hi] + P(n, b) ---------------------
+// --- stochastic b-bit grids: [lo, hi] + P(n, b) ------------------------------
 
 /// Grid step of the uniform codec: (hi - lo) / (2^b - 1).
 float uniform_step(float lo, float hi, int bits) noexcept {
@@ -67,81 +67,57 @@ float uniform_step(float lo, float hi, int bits) noexcept {
   return static_cast<float>((static_cast<double>(hi) - lo) / levels);
 }
 
-/// Writes 8 + P(x.size(), bits) bytes at out. c = floor(t) + [u < frac(t)],
-/// t = (x - lo) / step, so E[lo + c*step] = x.
-void uniform_encode(std::span<const float> x, int bits, Rng& rng, std::byte* out) {
-  float lo = x.empty() ? 0.0f : x[0], hi = lo;
+/// The stochastic b-bit grid of the uniform codec and of quantized sparse
+/// values: 8 + P(x.size(), bits) bytes at out, [lo, hi] then the codes.
+///  - range (kSigned false): lo/hi = min/max of x, c = floor(t) + [u < frac(t)],
+///    t = (x - lo) / step, step = (hi - lo) / (2^b - 1): E[lo + c step] = x;
+///  - sign + magnitude (kSigned true): lo/hi = min/max of |x|, the level c of
+///    |x| on 2^(b-1) levels as above, code (c << 1) | sign: E[decoded] = x.
+///    Top-k's kept values all have |x| >= its threshold: no level is spent
+///    near zero.
+template <bool kSigned>
+void grid_encode(std::span<const float> x, int bits, Rng& rng, std::byte* out) {
+  const auto mag = [](float v) { return kSigned ? std::fabs(v) : v; };
+  float lo = x.empty() ? 0.0f : mag(x[0]), hi = lo;
   for (const float v : x) {
-    lo = std::min(lo, v);
-    hi = std::max(hi, v);
+    lo = std::min(lo, mag(v));
+    hi = std::max(hi, mag(v));
   }
   put_f32(out, lo);
   put_f32(out + 4, hi);
-  const float step = uniform_step(lo, hi, bits);
+  const int level_bits = kSigned ? bits - 1 : bits;
+  const float step = uniform_step(lo, hi, level_bits);
   const double inv = step > 0.0f ? 1.0 / static_cast<double>(step) : 0.0;
-  const std::uint32_t top = (std::uint32_t{1} << bits) - 1;
-  std::uint32_t codes[kChunk];
-  for (std::size_t i0 = 0; i0 < x.size(); i0 += kChunk) {
-    const std::size_t m = std::min(kChunk, x.size() - i0);
-    for (std::size_t j = 0; j < m; ++j) {
-      const double t = (static_cast<double>(x[i0 + j]) - lo) * inv;
-      const double f = std::floor(t);
-      auto c = static_cast<std::uint32_t>(f);
-      if (rng.uniformf() < static_cast<float>(t - f)) ++c;
-      codes[j] = std::min(c, top);
-    }
-    pack_bits(codes, m, bits, out + 8 + code_offset(i0, bits));
-  }
-}
-
-/// Decodes values [i0, i0 + m) (i0 a multiple of 8) of a uniform section.
-void uniform_decode_chunk(const std::byte* in, std::size_t i0, std::size_t m, int bits,
-                          float* values) noexcept {
-  const float lo = get_f32(in), step = uniform_step(lo, get_f32(in + 4), bits);
-  std::uint32_t codes[kChunk];
-  unpack_bits(in + 8 + code_offset(i0, bits), m, bits, codes);
-  for (std::size_t j = 0; j < m; ++j) values[j] = lo + static_cast<float>(codes[j]) * step;
-}
-
-// --- sign + magnitude stochastic b-bit kernel: [lo, hi] + P(n, b) ------------
-// A code is (level << 1) | sign; level in 0..2^(b-1)-1 over [lo, hi] = [min |x|,
-// max |x|], rounded stochastically, so E[decoded] = x. Top-k's kept values all
-// have |x| >= its threshold: no level is spent near zero.
-
-void sign_magnitude_encode(std::span<const float> x, int bits, Rng& rng, std::byte* out) {
-  float lo = x.empty() ? 0.0f : std::fabs(x[0]), hi = lo;
-  for (const float v : x) {
-    lo = std::min(lo, std::fabs(v));
-    hi = std::max(hi, std::fabs(v));
-  }
-  put_f32(out, lo);
-  put_f32(out + 4, hi);
-  const float step = uniform_step(lo, hi, bits - 1);
-  const double inv = step > 0.0f ? 1.0 / static_cast<double>(step) : 0.0;
-  const std::uint32_t top = (std::uint32_t{1} << (bits - 1)) - 1;
+  const std::uint32_t top = (std::uint32_t{1} << level_bits) - 1;
   std::uint32_t codes[kChunk];
   for (std::size_t i0 = 0; i0 < x.size(); i0 += kChunk) {
     const std::size_t m = std::min(kChunk, x.size() - i0);
     for (std::size_t j = 0; j < m; ++j) {
       const float v = x[i0 + j];
-      const double t = (static_cast<double>(std::fabs(v)) - lo) * inv;
+      const double t = (static_cast<double>(mag(v)) - lo) * inv;
       const double f = std::floor(t);
       auto c = static_cast<std::uint32_t>(f);
       if (rng.uniformf() < static_cast<float>(t - f)) ++c;
-      codes[j] = (std::min(c, top) << 1) | (v < 0.0f ? 1u : 0u);
+      c = std::min(c, top);
+      codes[j] = kSigned ? (c << 1) | (v < 0.0f ? 1u : 0u) : c;
     }
     pack_bits(codes, m, bits, out + 8 + code_offset(i0, bits));
   }
 }
 
-void sign_magnitude_decode_chunk(const std::byte* in, std::size_t i0, std::size_t m, int bits,
-                                 float* values) noexcept {
-  const float lo = get_f32(in), step = uniform_step(lo, get_f32(in + 4), bits - 1);
+/// Decodes values [i0, i0 + m) (i0 a multiple of 8) of a grid_encode section.
+template <bool kSigned>
+void grid_decode_chunk(const std::byte* in, std::size_t i0, std::size_t m, int bits, float* values) noexcept {
+  const float lo = get_f32(in), step = uniform_step(lo, get_f32(in + 4), kSigned ? bits - 1 : bits);
   std::uint32_t codes[kChunk];
   unpack_bits(in + 8 + code_offset(i0, bits), m, bits, codes);
   for (std::size_t j = 0; j < m; ++j) {
-    const float a = lo + static_cast<float>(codes[j] >> 1) * step;
-    values[j] = codes[j] & 1u ? -a : a;
+    if constexpr (kSigned) {
+      const float a = lo + static_cast<float>(codes[j] >> 1) * step;
+      values[j] = codes[j] & 1u ? -a : a;
+    } else {
+      values[j] = lo + static_cast<float>(codes[j]) * step;
+    }
   }
 }
 
@@ -294,13 +270,13 @@ class UniformCodec final : public UpdateCodec {
   UpdateCodecKind kind() const noexcept override { return UpdateCodecKind::kUniform; }
   std::size_t encode(std::span<const float> x, Rng& rng, EncodedUpdate& out) const override {
     start(out, kind(), x.size(), 8 + packed_bytes(x.size(), bits_));
-    uniform_encode(x, bits_, rng, out.bytes.data());
+    grid_encode<false>(x, bits_, rng, out.bytes.data());
     return out.size();
   }
   void decode_add(const EncodedUpdate& in, float w, std::span<float> acc) const override {
     check_sizes(in, kind(), acc.size());
     add_decoded(acc, w, [&](std::size_t i0, std::size_t m, float* v) {
-      uniform_decode_chunk(in.bytes.data(), i0, m, bits_, v);
+      grid_decode_chunk<false>(in.bytes.data(), i0, m, bits_, v);
     });
   }
 
@@ -488,9 +464,9 @@ class SparseCodec final : public UpdateCodec {
       if (q_ == 0) {
         std::memcpy(v, vals + 4 * i0, 4 * c);
       } else if (sign_magnitude_) {
-        sign_magnitude_decode_chunk(vals, i0, c, q_, v);
+        grid_decode_chunk<true>(vals, i0, c, q_, v);
       } else {
-        uniform_decode_chunk(vals, i0, c, q_, v);
+        grid_decode_chunk<false>(vals, i0, c, q_, v);
       }
       for (std::size_t j = 0; j < c; ++j) acc[idx[j]] += w * v[j];
     }
@@ -502,9 +478,9 @@ class SparseCodec final : public UpdateCodec {
     if (q_ == 0) {
       if (!values.empty()) std::memcpy(out, values.data(), 4 * values.size());
     } else if (sign_magnitude_) {
-      sign_magnitude_encode(values, q_, rng, out);
+      grid_encode<true>(values, q_, rng, out);
     } else {
-      uniform_encode(values, q_, rng, out);
+      grid_encode<false>(values, q_, rng, out);
     }
   }
 
@@ -587,8 +563,7 @@ class SparseCodec final : public UpdateCodec {
 }  // namespace
 
 void UpdateCodecSpec::validate() const {
-  const auto sparse = kind == UpdateCodecKind::kTopK || kind == UpdateCodecKind::kThresholdTopK ||
-                      kind == UpdateCodecKind::kRandK;
+  const bool sparse = is_sparse(kind);
   if (sparse) {
     if (!(ratio > 0.0 && ratio <= 1.0)) throw ConfigError("uplink.ratio", "must be in (0, 1]");
     if (quantize_bits < 0 || quantize_bits > 16)

@@ -8,6 +8,8 @@
 #include <fstream>
 #include <functional>
 #include <map>
+#include <string>
+#include <utility>
 #include <sstream>
 
 #include "fedhpc/core/error.hpp"
@@ -677,6 +679,12 @@ ParsedArgs parse_args(int argc, const char* const* argv) {
 }
 
 void validate(const RunConfig& c) {
+  // A sign-magnitude grid needs a sign bit and at least one level bit, in either direction.
+  for (const auto& [section, spec] : {std::pair<std::string, const compress::UpdateCodecSpec*>{"uplink", &c.uplink.codec},
+                                      {"downlink", &c.downlink.codec}})
+    if (spec->value_grid == compress::ValueGrid::kSignMagnitude && spec->quantize_bits < 2)
+      throw ConfigError(section + ".value_grid",
+                        "sign_magnitude needs " + section + ".quantize_bits >= 2 (a sign bit and a level)");
   if (c.clients_per_round() > c.data.num_clients)
     throw ConfigError("server.clients_per_round",
                       std::to_string(c.clients_per_round()) + " clients per round exceeds " +
@@ -692,15 +700,13 @@ void validate(const RunConfig& c) {
   {
     using K = compress::UpdateCodecKind;
     const K kind = c.uplink.codec.kind;
-    const bool sparse = kind == K::kTopK || kind == K::kThresholdTopK || kind == K::kRandK;
+    const bool sparse = compress::is_sparse(kind);
     if (c.uplink.codec.scope == compress::TopKScope::kLayer && kind != K::kTopK)
       throw ConfigError("uplink.topk_scope", "layer is a top-k option: set uplink.codec = topk");
     if (c.uplink.codec.index_coding == compress::IndexCoding::kRice && !sparse)
       throw ConfigError("uplink.index_coding", "rice codes the support of a sparse uplink.codec (topk, threshold_topk, randk)");
     if (c.uplink.warmup_rounds > 0 && !sparse)
       throw ConfigError("uplink.warmup_rounds", "density warm-up needs a sparse uplink.codec (topk, threshold_topk, randk)");
-    if (c.uplink.codec.value_grid == compress::ValueGrid::kSignMagnitude && c.uplink.codec.quantize_bits == 0)
-      throw ConfigError("uplink.value_grid", "sign_magnitude is the grid of quantized values: set uplink.quantize_bits >= 2");
     const bool residuals = c.uplink.error_feedback == ErrorFeedback::kClient || c.uplink.error_feedback == ErrorFeedback::kBoth;
     if ((c.uplink.residual_decay != 1.0 || c.uplink.residual_max_age > 0) && !residuals)
       throw ConfigError(c.uplink.residual_decay != 1.0 ? "uplink.residual_decay" : "uplink.residual_max_age",
@@ -713,8 +719,6 @@ void validate(const RunConfig& c) {
     if (c.prune.method != PruneMethod::kNone || c.posttrain.method != PosttrainMethod::kNone)
       throw ConfigError("downlink.codec", "pruning and post-training publish their own model: "
                                           "set downlink.codec = none with prune.method or posttrain.method");
-    if (c.downlink.codec.value_grid == compress::ValueGrid::kSignMagnitude && c.downlink.codec.quantize_bits < 2)
-      throw ConfigError("downlink.value_grid", "sign_magnitude needs downlink.quantize_bits >= 2");
   }
   if (c.prune.method != PruneMethod::kNone && c.storage.codec != compress::StorageSpec::Codec::kFp32 &&
       c.storage.fp32_fraction > 0.0 && c.storage.ppq_granularity == compress::StorageSpec::PpqGranularity::kRows)

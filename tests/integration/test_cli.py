@@ -825,6 +825,20 @@ class Checkpoint(Tmp):
                 self.assertIn("checksum mismatch", q.stderr)
                 with h5py.File(o + ".ckpt", "r+") as f:
                     f["/residual/blob"][100] ^= 0xFF
+                # Forged index entries (not covered by the checksum of the counts) are
+                # refused before anything is read or allocated: an offset whose sum with
+                # the size overflows int64, and a size no residual of this model has.
+                with h5py.File(o + ".ckpt") as f:
+                    total = int(f.attrs["residual_bytes"])
+                    offset0, size0 = int(f["/residual/offset"][0]), int(f["/residual/size"][0])
+                for name, value, original in (("offset", 2**63 - 50, offset0), ("size", total, size0)):
+                    with h5py.File(o + ".ckpt", "r+") as f:
+                        f[f"/residual/{name}"][0] = value
+                    q = run(LONG + ef + ["--run.output", o, "--resume"], np_=1, check=False)
+                    self.assertEqual(q.returncode, 2, name + q.stderr)
+                    self.assertIn("residual entry 0 is out of range", q.stderr)
+                    with h5py.File(o + ".ckpt", "r+") as f:
+                        f[f"/residual/{name}"][0] = original
             run(LONG + ef + ["--run.progress", "false", "--run.output", o, "--resume"], np_=np_resume)
             d = h5diff(ref, o)
             self.assertEqual(d.returncode, 0, d.stdout + d.stderr)

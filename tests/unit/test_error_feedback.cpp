@@ -333,3 +333,20 @@ TEST(Uplink, DensityWarmUpFallsGeometricallyToTheRatio) {
     EXPECT_EQ(static_cast<std::size_t>(nonzero), kept_count(n, cfg.uplink.ratio_at(round))) << round;
   }
 }
+
+TEST(ErrorFeedback, Ef21RejectsAStateTheExactSumCouldNotHold) {
+  // Round 0 puts 2e15 into g; round 1 delivers another 3e15. Weighted by
+  // 1,000 the delivered part fits the exact sum (3e18 < 2^62), the state
+  // (5e15, 5e18) does not.
+  const std::size_t n = 200;
+  const auto up = aged_uplink(ErrorFeedback::kEf21, n, 1.0, 0);
+  std::vector<float> u(n, 0.0f);
+  u[7] = 2e15f;
+  ASSERT_TRUE(up->send(0, 0, 1, fl::ClientUpload{u, {}, 0}).ok);
+  const std::vector<float> g = residual_of(*up, n);
+  EXPECT_EQ(g[7], 2e15f);
+  u[7] = 5e15f;
+  EXPECT_FALSE(up->send(1, 0, 1000, fl::ClientUpload{u, {}, 0}).ok);
+  EXPECT_EQ(residual_of(*up, n), g) << "a rejected send keeps the state";
+  EXPECT_TRUE(up->send(1, 0, 1, fl::ClientUpload{u, {}, 0}).ok);
+}

@@ -18,6 +18,11 @@ enum class UpdateCodecKind {
   kFp16
 };
 
+/// Top-k, threshold top-k and rand-k: a support plus kept values.
+constexpr bool is_sparse(UpdateCodecKind k) noexcept {
+  return k == UpdateCodecKind::kTopK || k == UpdateCodecKind::kThresholdTopK || k == UpdateCodecKind::kRandK;
+}
+
 /// The grid of quantized kept values of the sparse codecs.
 enum class ValueGrid {
   kRange,          ///< uniform levels over [min, max] of the kept values
