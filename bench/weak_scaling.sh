@@ -1,12 +1,16 @@
 #!/usr/bin/env bash
 # Measured weak scaling of the default experiment (issue 13): 50 clients per
 # rank per round (np 1: 50, np 2: 100, np 4: 200), the same data, R rounds,
-# np 1/2/4 alternated REPS times in one session. Prints, per rank count, the
-# median round time over rounds 1.. (round 0 warms up) of each repetition,
-# the efficiency T(1)/T(np) per repetition, and where the time goes (the
-# /execution per-rank phase rows: train, wait at the barrier, aggregate,
-# server, eval, write; means over rounds and ranks) and the HDF5 share.
-# np 4 on a 2-core machine is oversubscribed: its numbers are noise.
+# np 1/2/4 alternated REPS times in one session, np 2 and 4 once with each
+# run.balance (round: the round's clients balanced over the ranks; shard:
+# every client on its owner). Prints, per rank count and balance, the median
+# round time over rounds 1.. (round 0 warms up) of each repetition and the
+# efficiency T(1)/T(np) on it (rounds without evaluation: the training part),
+# the mean round time with evaluation and writing (the run's wall time per
+# round) and its efficiency, and where the time goes (the /execution
+# per-rank phase rows: train, wait at the barrier, aggregate, server, eval,
+# write; means over rounds and ranks), the clients moved per round and the
+# HDF5 share. np 4 on a 2-core machine is oversubscribed: its numbers are noise.
 #   bench/weak_scaling.sh [-r ROUNDS] [-k REPS] [-o DIR] [--section.key value ...]
 set -euo pipefail
 here="$(cd "$(dirname "$0")/.." && pwd)"
@@ -21,34 +25,42 @@ while [ $# -gt 0 ]; do
 done
 mkdir -p "$out"
 for k in $(seq 1 "$reps"); do
-  for np in 1 2 4; do
+  for run in 1:round 2:round 2:shard 4:round 4:shard; do
+    np="${run%%:*}"; balance="${run#*:}"
     "$here/jobs/run-local.sh" -n "$np" -c "$here/configs/default.ini" --server.rounds "$rounds" \
       --server.clients_per_round $((50 * np)) --run.progress false --run.overwrite true \
-      --run.output "$out/np${np}_rep$k.h5" "$@" > /dev/null
+      --run.balance "$balance" --run.output "$out/np${np}_${balance}_rep$k.h5" "$@" > /dev/null
   done
 done
 /usr/bin/python3 - "$out" "$reps" <<'PY'
 import sys, h5py, numpy as np
 out, reps = sys.argv[1], int(sys.argv[2])
-def load(np_, k):
-    with h5py.File(f"{out}/np{np_}_rep{k}.h5") as f:
+def load(np_, balance, k):
+    with h5py.File(f"{out}/np{np_}_{balance}_rep{k}.h5") as f:
         e = f["/execution"]
         rt = e["round_seconds"][1:]
-        phases = {p: e[f"{p}_seconds"][:] for p in ("train", "wait", "aggregate", "server", "eval", "write")}
         rr = e["rank_round"][:]
         keep = rr >= 1
-        return float(np.median(rt)), {p: float(v[keep].mean()) for p, v in phases.items()}, float(rt.sum())
-print("| ranks | clients/round | median round s (per rep) | efficiency T(1)/T(np) (per rep) | "
-      "train | wait | aggregate | server | eval | write | write / round |")
-print("|---|---|---|---|---|---|---|---|---|---|---|")
-base = [load(1, k)[0] for k in range(1, reps + 1)]
-for np_ in (1, 2, 4):
-    rows = [load(np_, k) for k in range(1, reps + 1)]
-    t = [r[0] for r in rows]
-    eff = [b / x for b, x in zip(base, t)]
-    ph = {p: np.mean([r[1][p] for r in rows]) for p in rows[0][1]}
-    share = ph["write"] / np.mean(t)
-    print(f"| {np_}{' (oversubscribed)' if np_ > 2 else ''} | {50 * np_} | {', '.join(f'{x:.3f}' for x in t)} | "
-          f"{', '.join(f'{x:.2f}' for x in eff)} | " + " | ".join(f"{ph[p]:.3f}" for p in
-          ("train", "wait", "aggregate", "server", "eval", "write")) + f" | {100 * share:.1f} % |")
+        phases = {p: float(e[f"{p}_seconds"][:][keep].mean())
+                  for p in ("train", "wait", "aggregate", "server", "eval", "write")}
+        # Wall time per round: the round, then its writing (the slowest rank's).
+        write = np.array([e["write_seconds"][:][rr == r].max() for r in range(1, int(rr.max()) + 1)])
+        moved = float(e["clients_moved_in"][:][keep].sum()) / (int(rr.max()))
+        return float(np.median(rt)), float((rt + write).mean()), phases, moved
+print("| ranks | balance | clients/round | median round s (per rep) | efficiency on it | "
+      "mean round s with eval + write | efficiency on it | train | wait | aggregate | server | eval | write | "
+      "clients moved / round | write / round |")
+print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+base = [load(1, "round", k) for k in range(1, reps + 1)]
+for np_, balance in ((1, "round"), (2, "round"), (2, "shard"), (4, "round"), (4, "shard")):
+    rows = [load(np_, balance, k) for k in range(1, reps + 1)]
+    med = [r[0] for r in rows]
+    mean = [r[1] for r in rows]
+    ph = {p: np.mean([r[2][p] for r in rows]) for p in rows[0][2]}
+    share = ph["write"] / np.mean(mean)
+    print(f"| {np_}{' (oversubscribed)' if np_ > 2 else ''} | {balance if np_ > 1 else '-'} | {50 * np_} | "
+          f"{', '.join(f'{x:.3f}' for x in med)} | {', '.join(f'{b[0] / x:.2f}' for b, x in zip(base, med))} | "
+          f"{', '.join(f'{x:.3f}' for x in mean)} | {', '.join(f'{b[1] / x:.2f}' for b, x in zip(base, mean))} | "
+          + " | ".join(f"{ph[p]:.3f}" for p in ("train", "wait", "aggregate", "server", "eval", "write"))
+          + f" | {np.mean([r[3] for r in rows]):.1f} | {100 * share:.1f} % |")
 PY

@@ -1,5 +1,10 @@
 #include "fedhpc/comm/communicator.hpp"
 
+#include <algorithm>
+#include <limits>
+
+#include "fedhpc/comm/collectives.hpp"
+
 #include "fedhpc/core/error.hpp"
 
 namespace fedhpc::comm {
@@ -32,6 +37,37 @@ void Communicator::barrier() const { mpi_check(MPI_Barrier(*comm_), "MPI_Barrier
 void Communicator::abort(int code) const noexcept {
   MPI_Abort(*comm_, code);
   std::abort();
+}
+
+Received exchange_bytes(const Communicator& comm, const std::vector<std::vector<std::byte>>& to) {
+  const auto p = static_cast<std::size_t>(comm.size());
+  expects(to.size() == p, "exchange_bytes: one buffer per rank");
+  constexpr std::size_t kMax = std::numeric_limits<int>::max();
+  std::vector<int> send_count(p), send_offset(p), recv_count(p), recv_offset(p);
+  std::size_t sent = 0;
+  for (std::size_t r = 0; r < p; ++r) {
+    send_offset[r] = static_cast<int>(sent);
+    sent += to[r].size();
+    if (sent >= kMax) throw CommError("exchange_bytes: 2 GiB or more to send in one call");
+    send_count[r] = static_cast<int>(to[r].size());
+  }
+  mpi_check(MPI_Alltoall(send_count.data(), 1, MPI_INT, recv_count.data(), 1, MPI_INT, comm.get()),
+            "MPI_Alltoall");
+  Received in;
+  in.offset.assign(p + 1, 0);
+  for (std::size_t r = 0; r < p; ++r) {
+    in.offset[r + 1] = in.offset[r] + static_cast<std::size_t>(recv_count[r]);
+    if (in.offset[r + 1] >= kMax) throw CommError("exchange_bytes: 2 GiB or more to receive in one call");
+    recv_offset[r] = static_cast<int>(in.offset[r]);
+  }
+  std::vector<std::byte> out(sent);
+  for (std::size_t r = 0; r < p; ++r)
+    std::copy(to[r].begin(), to[r].end(), out.begin() + send_offset[r]);
+  in.bytes.resize(in.offset[p]);
+  mpi_check(MPI_Alltoallv(out.data(), send_count.data(), send_offset.data(), MPI_BYTE, in.bytes.data(),
+                          recv_count.data(), recv_offset.data(), MPI_BYTE, comm.get()),
+            "MPI_Alltoallv");
+  return in;
 }
 
 }  // namespace fedhpc::comm

@@ -181,6 +181,12 @@ const std::vector<Option>& option_table() {
       {"run.memory_check", "true",
        "refuse a run whose estimated memory exceeds what its node (or ulimit -v) leaves, exit 2",
        [](RunConfig& c, S k, S v) { c.run.memory_check = parse_bool(k, v); }},
+      {"run.balance", "round",
+       "round: each round's trained clients are balanced over the ranks by modelled cost (a few move, "
+       "with their examples and state) | shard: every client trains on the rank that owns it; same results",
+       [](RunConfig& c, S k, S v) {
+         c.run.balance = parse_enum<Balance>(k, v, {{"round", Balance::kRound}, {"shard", Balance::kShard}});
+       }},
       // [data]
       {"data.source", "fashion_mnist", "fashion_mnist | hdf5 | synthetic",
        [](RunConfig& c, S k, S v) {
@@ -558,7 +564,8 @@ const std::vector<Option>& option_table() {
 /// Keys that say where and how output is written, not what is computed.
 bool is_execution_key(const std::string& key) {
   return key == "run.output" || key == "run.overwrite" || key == "run.progress" ||
-         key == "run.checkpoint" || key == "run.checkpoint_every" || key == "run.memory_check";
+         key == "run.checkpoint" || key == "run.checkpoint_every" || key == "run.memory_check" ||
+         key == "run.balance";
 }
 
 po::options_description describe() {

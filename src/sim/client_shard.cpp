@@ -2,16 +2,38 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 
+#include "fedhpc/comm/collectives.hpp"
+#include "fedhpc/core/error.hpp"
 #include "fedhpc/sim/memory_budget.hpp"
 #include "fedhpc/sim/sampler.hpp"
 #include "fedhpc/sim/sharding.hpp"
 
 namespace fedhpc::sim {
 
-ClientShard::ClientShard(const data::FederatedDataset& data, const RunConfig& cfg,
+namespace {
+
+template <class T>
+void put(std::vector<std::byte>& out, const T* v, std::size_t n) {
+  const auto at = out.size();
+  out.resize(at + n * sizeof(T));
+  if (n > 0) std::memcpy(out.data() + at, v, n * sizeof(T));
+}
+
+/// Reads n values of T at `at` of in, advancing it; throws if in is too short.
+template <class T>
+void take(std::span<const std::byte> in, std::size_t& at, T* v, std::size_t n) {
+  expects(in.size() - at >= n * sizeof(T), "ClientShard: truncated client message");
+  if (n > 0) std::memcpy(v, in.data() + at, n * sizeof(T));
+  at += n * sizeof(T);
+}
+
+}  // namespace
+
+ClientShard::ClientShard(data::FederatedDataset& data, const RunConfig& cfg,
                          const comm::Communicator& comm, const train::LocalTrainer* trainer)
-    : data_(&data), seed_(cfg.run.seed), client_cfg_(cfg.client), rank_(comm.rank()) {
+    : data_(&data), comm_(&comm), seed_(cfg.run.seed), client_cfg_(cfg.client), rank_(comm.rank()) {
   const int n = data.num_clients();
   budget_.resize(static_cast<std::size_t>(n));
   for (int c = 0; c < n; ++c) budget_[static_cast<std::size_t>(c)] = memory_budget(cfg.client, seed_, c);
@@ -27,6 +49,111 @@ ClientShard::ClientShard(const data::FederatedDataset& data, const RunConfig& cf
   owner_ = assign_clients(cost, comm.size());
   for (int c = 0; c < n; ++c)
     if (owner_[static_cast<std::size_t>(c)] == rank_) own_.push_back(c);
+  if (cfg.run.balance == Balance::kRound && comm.size() > 1) max_moves_ = kMaxMovesPerRank;
+}
+
+bool ClientShard::place(std::vector<ClientVisit>& visits, Uplink* state) {
+  std::vector<int> home(visits.size());
+  std::vector<double> cost(visits.size());
+  for (std::size_t i = 0; i < visits.size(); ++i) {
+    home[i] = owner(visits[i].client);
+    cost[i] = visits[i].flops;
+  }
+  const std::vector<int> worker =
+      max_moves_ == 0 ? home : balance_round(cost, home, comm_->size(), max_moves_);
+  bool moved = false;
+  for (std::size_t i = 0; i < visits.size(); ++i) {
+    visits[i].worker = worker[i];
+    moved = moved || worker[i] != home[i];
+  }
+  guests_.clear();
+  guest_x_.clear();
+  guest_y_.clear();
+  if (!moved) return false;
+  // Each moved client: [int32 id][int64 rows][rows x features floats][rows int32 labels][state].
+  const auto d = static_cast<std::size_t>(data_->input_shape().size());
+  std::vector<std::vector<std::byte>> to(static_cast<std::size_t>(comm_->size()));
+  for (const ClientVisit& v : visits) {
+    if (v.worker == owner(v.client) || owner(v.client) != rank_) continue;
+    auto& out = to[static_cast<std::size_t>(v.worker)];
+    const data::ExampleView ex = data_->examples(v.client);
+    const std::int32_t id = v.client;
+    const std::int64_t rows = ex.n;
+    put(out, &id, 1);
+    put(out, &rows, 1);
+    put(out, ex.x, static_cast<std::size_t>(rows) * d);
+    put(out, ex.y, static_cast<std::size_t>(rows));
+    std::vector<std::byte> st;
+    if (state) state->pack_state(v.client, st);
+    const std::int64_t st_bytes = static_cast<std::int64_t>(st.size());
+    put(out, &st_bytes, 1);
+    put(out, st.data(), st.size());
+  }
+  const comm::Received in = comm::exchange_bytes(*comm_, to);
+  for (int r = 0; r < comm_->size(); ++r) {
+    const auto msg = in.from(r);
+    std::size_t at = 0;
+    while (at < msg.size()) {
+      std::int32_t id = 0;
+      std::int64_t rows = 0, st_bytes = 0;
+      take(msg, at, &id, 1);
+      take(msg, at, &rows, 1);
+      Guest g{id, guest_y_.size(), static_cast<std::size_t>(rows)};
+      guest_x_.resize(guest_x_.size() + g.rows * d);
+      guest_y_.resize(guest_y_.size() + g.rows);
+      take(msg, at, guest_x_.data() + g.row * d, g.rows * d);
+      take(msg, at, guest_y_.data() + g.row, g.rows);
+      take(msg, at, &st_bytes, 1);
+      expects(st_bytes >= 0 && msg.size() - at >= static_cast<std::size_t>(st_bytes),
+              "ClientShard: truncated client state");
+      if (state) state->unpack_state(id, msg.subspan(at, static_cast<std::size_t>(st_bytes)));
+      at += static_cast<std::size_t>(st_bytes);
+      guests_.push_back(g);
+    }
+  }
+  return true;
+}
+
+void ClientShard::send_home(const std::vector<ClientVisit>& visits, Uplink* state) {
+  if (state == nullptr || state->device_state_bytes() == 0) return;
+  // Each guest: [int32 id][int64 state bytes][state].
+  std::vector<std::vector<std::byte>> to(static_cast<std::size_t>(comm_->size()));
+  for (const ClientVisit& v : visits) {
+    if (v.worker != rank_ || owner(v.client) == rank_) continue;
+    auto& out = to[static_cast<std::size_t>(owner(v.client))];
+    std::vector<std::byte> st;
+    state->pack_state(v.client, st);
+    const std::int32_t id = v.client;
+    const std::int64_t st_bytes = static_cast<std::int64_t>(st.size());
+    put(out, &id, 1);
+    put(out, &st_bytes, 1);
+    put(out, st.data(), st.size());
+  }
+  state->drop_guests();
+  const comm::Received in = comm::exchange_bytes(*comm_, to);
+  for (int r = 0; r < comm_->size(); ++r) {
+    const auto msg = in.from(r);
+    std::size_t at = 0;
+    while (at < msg.size()) {
+      std::int32_t id = 0;
+      std::int64_t st_bytes = 0;
+      take(msg, at, &id, 1);
+      take(msg, at, &st_bytes, 1);
+      expects(st_bytes >= 0 && msg.size() - at >= static_cast<std::size_t>(st_bytes),
+              "ClientShard: truncated client state");
+      state->unpack_state(id, msg.subspan(at, static_cast<std::size_t>(st_bytes)));
+      at += static_cast<std::size_t>(st_bytes);
+    }
+  }
+}
+
+data::ExampleView ClientShard::examples(int client) {
+  if (owner(client) == rank_) return data_->examples(client);
+  const auto d = static_cast<std::size_t>(data_->input_shape().size());
+  for (const Guest& g : guests_)
+    if (g.client == client)
+      return {guest_x_.data() + g.row * d, guest_y_.data() + g.row, static_cast<std::int64_t>(g.rows)};
+  throw InternalError("ClientShard: client " + std::to_string(client) + " is neither this rank's nor a guest");
 }
 
 ClientVisit ClientShard::classify(int round, std::size_t index, int client,

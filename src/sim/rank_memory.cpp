@@ -89,7 +89,8 @@ const MemoryTerm& RankMemory::dominant() const {
 
 RankMemory estimate_rank_memory(const RunConfig& cfg, const data::FederatedDataset& data,
                                 std::span<const int> own, std::int64_t test_begin, std::int64_t test_end,
-                                std::size_t P, std::uint64_t state_bytes, int train_rounds) {
+                                std::size_t P, std::uint64_t state_bytes, int train_rounds,
+                                std::size_t max_guests) {
   RankMemory m;
   m.terms.push_back({"the training examples of this rank's " + count(own.size()) + " clients and its test rows",
                      data.materialize_bytes(own, test_begin, test_end),
@@ -102,6 +103,15 @@ RankMemory estimate_rank_memory(const RunConfig& cfg, const data::FederatedDatas
                        n * (heap_block(state_bytes) + 16),
                        "uplink.residual (fp16, int8, sparse or sparse16 hold less than fp32; the sparse "
                        "forms keep uplink.residual_ratio), server.rounds, server.clients_per_round, or run on more ranks or nodes"});
+  }
+  if (max_guests > 0) {
+    std::int64_t largest = 0;
+    for (int c = 0; c < data.num_clients(); ++c) largest = std::max(largest, data.num_samples(c));
+    const std::uint64_t row = static_cast<std::uint64_t>(data.input_shape().size()) * sizeof(float) + sizeof(std::int32_t);
+    const std::uint64_t guest = static_cast<std::uint64_t>(largest) * row + state_bytes + 32;
+    m.terms.push_back({"up to " + count(max_guests) + " clients of other ranks trained here in a round, and as many "
+                       "of its own sent away (run.balance)",
+                       4 * max_guests * guest, "run.balance (shard moves no client), server.clients_per_round"});
   }
   m.terms.push_back({"model-sized buffers (" + std::to_string(kModelCopies) + " copies of " + count(P) +
                          " parameters)",

@@ -76,6 +76,8 @@ Recorder::Recorder(const comm::Communicator& comm, const std::string& path, cons
   series<std::int64_t>("/execution/rank_round", Axis::kRankRow, 0, ranks);
   series<std::int32_t>("/execution/rank", Axis::kRankRow, 0, ranks);
   for (const char* name : kPhases) series<double>(std::string("/execution/") + name, Axis::kRankRow, 0, ranks);
+  series<std::int64_t>("/execution/clients_trained", Axis::kRankRow, 0, ranks);
+  series<std::int64_t>("/execution/clients_moved_in", Axis::kRankRow, 0, ranks);
   for (const char* name : {"gathered_nnz", "mpi_bytes_sent", "mpi_bytes_received", "rss_bytes",
                            "peak_rss_bytes"})
     series<std::int64_t>(std::string("/execution/") + name, Axis::kRound, 0, 1);
@@ -215,7 +217,7 @@ void Recorder::write_round(const RoundRecord& r, std::int64_t sampled,
   file_.append<std::int32_t>("/execution/client_row_rank", sampled, my_rows, ranks);
 }
 
-void Recorder::write_phases(std::int64_t round, const PhaseSeconds& mine) {
+void Recorder::write_phases(std::int64_t round, const PhaseSeconds& mine, const RankWork& work) {
   const auto n = static_cast<std::int64_t>(comm_->size());
   const std::int64_t row = comm_->rank();
   const std::span<const std::int64_t> at(&row, 1);
@@ -225,6 +227,8 @@ void Recorder::write_phases(std::int64_t round, const PhaseSeconds& mine) {
   const double values[] = {mine.train, mine.wait, mine.aggregate, mine.server, mine.eval, mine.write};
   for (std::size_t i = 0; i < std::size(kPhases); ++i)
     file_.append<double>(std::string("/execution/") + kPhases[i], n, at, {&values[i], 1});
+  file_.append<std::int64_t>("/execution/clients_trained", n, at, {&work.trained, 1});
+  file_.append<std::int64_t>("/execution/clients_moved_in", n, at, {&work.moved_in, 1});
 }
 
 void Recorder::write_snapshot(std::int64_t round, std::span<const float> params,

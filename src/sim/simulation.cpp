@@ -144,7 +144,8 @@ Simulation::Simulation(const RunConfig& cfg, std::string effective_ini,
   uplink_ = make_uplink(cfg_, net_->layout(), shard_->own());  // residual slots are filled lazily
   // Before the large allocations: refuse a run its nodes cannot hold.
   const RankMemory need = estimate_rank_memory(cfg_, *data_, shard_->own(), t0, t1, P,
-                                               uplink_->device_state_bytes(), train_rounds_);
+                                               uplink_->device_state_bytes(), train_rounds_,
+                                               shard_->max_guests());
   if (cfg_.run.memory_check) check_memory_fits(need, comm);
   std::tie(memory_estimate_bytes_, memory_estimate_) = largest_estimate(need, comm);
   allocating(need.terms.front().what, need.terms.front().bytes,
@@ -224,9 +225,13 @@ RoundRecord Simulation::run_round(int round, ClientRows& rows) {
     return server_->downlink_bytes(round, client, trainer_->downlink_bytes());
   };
   const std::int64_t trained = shard_->for_each(
-      round, sampled, *trainer_, uplink_->device_state_bytes(), bytes_down, rec, [&](const ClientVisit& v) {
+      round, sampled, *trainer_, uplink_->device_state_bytes(), bytes_down, rec, uplink_.get(), [&](const ClientVisit& v) {
         rows.index.push_back(static_cast<std::int64_t>(v.index));
         rows.records.push_back(train_client(round, v, tally));
+        if (v.status == ClientStatus::kCompleted) {
+          ++work_.trained;
+          work_.moved_in += shard_->owner(v.client) != comm_->rank() ? 1 : 0;
+        }
         const std::size_t row = metrics_.add_client_row();
         for (const auto* c : components_) c->record_client(v.client, row, metrics_);
       });
@@ -258,7 +263,7 @@ ClientRecord Simulation::train_client(int round, const ClientVisit& v, fl::Round
 
   train::ClientStreams streams(cfg_.run.seed, round, v.client);
   trainer_->prepare_client(v.client, v.samples, v.budget - std::min(v.budget, v.memory.state));
-  const train::LocalResult res = trainer_->train(data_->examples(v.client), streams);
+  const train::LocalResult res = trainer_->train(v.examples, streams);
   cr.steps = res.steps;
   cr.flops = v.flops;
   // A diverged client (non-finite loss or parameters, or an update too large
@@ -313,10 +318,10 @@ void Simulation::run_phase(fl::EstimatePhase& phase) {
     RoundRecord counts;  // classification only; the phase writes no rows
     agg->begin_round(it);
     const DownlinkCost bytes_down = [&](int) { return trainer_->downlink_bytes(); };
-    shard_->for_each(it, sampled, *trainer_, uplink_->device_state_bytes(), bytes_down, counts, [&](const ClientVisit& v) {
+    shard_->for_each(it, sampled, *trainer_, uplink_->device_state_bytes(), bytes_down, counts, nullptr, [&](const ClientVisit& v) {
       if (v.status != ClientStatus::kCompleted) return;
       Rng rng(cfg_.run.seed, Purpose::kPrune, static_cast<std::uint64_t>(it), static_cast<std::uint64_t>(v.client));
-      const double stat = phase.estimate(it, data_->examples(v.client), model_, rng, estimate);
+      const double stat = phase.estimate(it, v.examples, model_, rng, estimate);
       // A non-finite estimate or statistic is left out.
       if (!comm::all_fit_weighted(estimate, v.samples) || !comm::fits_fixed(stat)) return;
       agg->add(v.client, v.samples, {estimate, {}});
@@ -450,8 +455,9 @@ Simulation::Outcome Simulation::run_rounds(Recorder& recorder) {
       ++snapshots_;
     }
     time_.write += write_time.seconds();  // + the checkpoint after the previous round
-    recorder.write_phases(r, time_);
+    recorder.write_phases(r, time_, work_);
     time_ = PhaseSeconds{};
+    work_ = RankWork{};
     summary_.client_updates += rec.clients_completed;
     if (c.run.progress && comm_->rank() == 0) print_progress(rec);
     if (last) break;

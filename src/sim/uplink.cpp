@@ -1,6 +1,8 @@
 #include "fedhpc/sim/uplink.hpp"
 
+#include <algorithm>
 #include <cmath>
+#include <cstring>
 
 #include "fedhpc/core/error.hpp"
 #include "fedhpc/core/memory_limits.hpp"
@@ -107,7 +109,7 @@ Sent CodecUplink::send(int round, int client, std::int64_t weight, const fl::Cli
 
 ClientFeedbackUplink::ClientFeedbackUplink(std::unique_ptr<Uplink> inner, const UplinkSection& cfg,
                                            std::size_t n, std::span<const int> own_clients, int num_clients,
-                                           std::uint64_t seed)
+                                           std::size_t max_guests, std::uint64_t seed)
     : inner_(std::move(inner)),
       ef21_(cfg.error_feedback == ErrorFeedback::kEf21),
       decay_(cfg.residual_decay),
@@ -115,6 +117,8 @@ ClientFeedbackUplink::ClientFeedbackUplink(std::unique_ptr<Uplink> inner, const 
       store_(cfg.residual, n, own_clients.size()),
       stored_round_(own_clients.size(), -1),
       slot_of_(static_cast<std::size_t>(num_clients), -1),
+      guests_(cfg.residual, n, max_guests),
+      guest_round_(max_guests, -1),
       device_bytes_(compress::residual_bytes(cfg.residual, n, compress::kept_count(n, cfg.residual.sparse_ratio))),
       seed_(seed),
       u_(n),
@@ -125,25 +129,69 @@ ClientFeedbackUplink::ClientFeedbackUplink(std::unique_ptr<Uplink> inner, const 
   }
 }
 
+ClientFeedbackUplink::Slot ClientFeedbackUplink::slot(int client) const {
+  const std::int32_t own = slot_of_.at(static_cast<std::size_t>(client));
+  if (own >= 0) return {false, static_cast<std::size_t>(own)};
+  const auto g = std::find(guest_client_.begin(), guest_client_.end(), client);
+  if (g == guest_client_.end())
+    throw InternalError("uplink: client " + std::to_string(client) + " is neither this rank's nor a guest");
+  return {true, static_cast<std::size_t>(g - guest_client_.begin())};
+}
+
+void ClientFeedbackUplink::pack_state(int client, std::vector<std::byte>& out) const {
+  const Slot s = slot(client);
+  const std::int32_t round = s.guest ? guest_round_[s.index] : stored_round_[s.index];
+  const auto blob = store(s).blob(s.index);
+  const auto at = out.size();
+  out.resize(at + sizeof round + blob.size());
+  std::memcpy(out.data() + at, &round, sizeof round);
+  std::copy(blob.begin(), blob.end(), out.begin() + static_cast<std::ptrdiff_t>(at + sizeof round));
+}
+
+void ClientFeedbackUplink::unpack_state(int client, std::span<const std::byte> in) {
+  std::int32_t round = -1;
+  expects(in.size() >= sizeof round, "uplink: client state shorter than its header");
+  std::memcpy(&round, in.data(), sizeof round);
+  Slot s{false, 0};
+  if (slot_of_.at(static_cast<std::size_t>(client)) >= 0) {
+    s = slot(client);
+  } else {
+    expects(guest_client_.size() < guests_.slots(), "uplink: more guests than max_guests");
+    s = {true, guest_client_.size()};
+    guest_client_.push_back(client);
+  }
+  store(s).set_blob(s.index, in.subspan(sizeof round));
+  stored_round(s) = round;
+}
+
+void ClientFeedbackUplink::drop_guests() {
+  for (std::size_t g = 0; g < guest_client_.size(); ++g) {
+    guests_.clear(g);
+    guest_round_[g] = -1;
+  }
+  guest_client_.clear();
+}
+
 Sent ClientFeedbackUplink::send(int round, int client, std::int64_t weight, const fl::ClientUpload& up) {
-  const auto slot = static_cast<std::size_t>(slot_of_.at(static_cast<std::size_t>(client)));
+  const Slot slot = this->slot(client);
+  compress::ResidualStore& store = this->store(slot);
   last_client_ = -1;
   form_update(up, u_);
   if (!all_fit(u_)) return {};
   double update_sq = 0.0;
   for (const float v : u_) update_sq += static_cast<double>(v) * v;
-  const int stored = stored_round_[slot];
+  const int stored = stored_round(slot);
   const int age = stored < 0 ? -1 : round - stored;
   if (ef21_) {
     // u = update - g; the server adds g + delivered.
-    store_.load(slot, state_);
+    store.load(slot.index, state_);
     for (std::size_t j = 0; j < u_.size(); ++j) u_[j] -= state_[j];
   } else if (age >= 0 && (max_age_ == 0 || age <= max_age_)) {
     if (decay_ == 1.0) {
-      store_.add_to(slot, u_);
+      store.add_to(slot.index, u_);
     } else {
       const auto a = static_cast<float>(std::pow(decay_, age));
-      store_.load(slot, state_);
+      store.load(slot.index, state_);
       for (std::size_t j = 0; j < u_.size(); ++j) u_[j] += a * state_[j];
     }
   }
@@ -165,8 +213,8 @@ Sent ClientFeedbackUplink::send(int round, int client, std::int64_t weight, cons
   last_ = {update_sq > 0.0 ? std::sqrt(rest_sq / update_sq) : 0.0, age};
   Rng rr(seed_, Purpose::kResidual, static_cast<std::uint64_t>(round), static_cast<std::uint64_t>(client));
   try {
-    store_.store(slot, ef21_ ? std::span<const float>(state_) : std::span<const float>(u_), rr);
-    stored_round_[slot] = round;
+    store.store(slot.index, ef21_ ? std::span<const float>(state_) : std::span<const float>(u_), rr);
+    stored_round(slot) = round;
   } catch (const std::bad_alloc&) {
     throw_out_of_memory("the error-feedback residual of client " + std::to_string(client) + " (this rank holds " +
                             std::to_string(store_.stored_slots()) + " residuals, " +
@@ -185,7 +233,8 @@ Uplink::Diagnostics ClientFeedbackUplink::client_diagnostics(int client) const {
 }
 
 std::int64_t ClientFeedbackUplink::client_state_bytes(int client) const {
-  return static_cast<std::int64_t>(store_.bytes(static_cast<std::size_t>(slot_of_.at(static_cast<std::size_t>(client)))));
+  const Slot s = slot(client);
+  return static_cast<std::int64_t>(store(s).bytes(s.index));
 }
 
 compress::UpdateCodecSpec uplink_codec_spec(const RunConfig& cfg, const model::ParamLayout& layout) {
@@ -206,7 +255,7 @@ std::unique_ptr<Uplink> make_uplink(const RunConfig& cfg, const model::ParamLayo
   std::unique_ptr<Uplink> up = std::make_unique<CodecUplink>(uplink_codec_spec(cfg, layout), cfg.uplink, n, cfg.run.seed);
   if (client_feedback(cfg.uplink))
     up = std::make_unique<ClientFeedbackUplink>(std::move(up), cfg.uplink, n, own_clients, cfg.data.num_clients,
-                                                cfg.run.seed);
+                                                static_cast<std::size_t>(cfg.clients_per_round()), cfg.run.seed);
   return up;
 }
 

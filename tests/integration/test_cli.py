@@ -150,6 +150,36 @@ class Determinism(Tmp):
         self.assertNotEqual(h5diff(a, b).returncode, 0)
 
 
+class Balance(Tmp):
+    # Error-feedback residuals on 20 clients, 10 a round: moved clients carry state.
+    EF = TINY[6:] + ["--data.num_clients", "20", "--server.clients_per_round", "10", "--server.rounds", "6",
+                     "--uplink.codec", "topk", "--uplink.ratio", "0.05", "--uplink.error_feedback", "client",
+                     "--uplink.residual", "int8", "--uplink.residual_decay", "0.9"]
+
+    def test_moved_clients_train_with_their_state_and_change_nothing(self):
+        one = self.identical_at_np_1_2_4("ef", self.EF)
+        shard = self.out("shard2.h5")
+        run(self.EF + ["--run.balance", "shard", "--run.output", shard], np_=2)
+        self.assertEqual(h5diff(one, shard).returncode, 0)
+        for n in (2, 4):
+            with h5py.File(self.out(f"ef{n}.h5")) as f:
+                e, c = f["/execution"], f["/clients"]
+                owner = f["/execution/client_rank"][:][c["client_id"][:]]
+                moved = e["client_row_rank"][:] != owner
+                trained = c["status"][:] == 0
+                # Rows trained away from home, as many as the ranks counted, some with a residual.
+                self.assertEqual(int(moved[trained].sum()), int(e["clients_moved_in"][:].sum()), n)
+                self.assertGreater(int((moved & (c["residual_age"][:] >= 0)).sum()), 0, n)
+                self.assertEqual(int(e["clients_trained"][:].sum()), int(trained.sum()))
+        with h5py.File(shard) as f:
+            self.assertEqual(int(f["/execution/clients_moved_in"][:].sum()), 0)
+            owner = f["/execution/client_rank"][:][f["/clients/client_id"][:]]
+            np.testing.assert_array_equal(f["/execution/client_row_rank"][:], owner)
+
+    def test_bad_value(self):
+        self.expect_usage_error(TINY + ["--run.balance", "dynamic"], "run.balance")
+
+
 class Output(Tmp):
     def test_layout_and_content(self):
         o = self.out("r.h5")

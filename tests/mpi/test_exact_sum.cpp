@@ -63,3 +63,20 @@ TEST(Collectives, ChunkedAllreduceSum) {
   for (auto x : v) ASSERT_EQ(x, expect);
   EXPECT_EQ(comm::allreduce_max(world, world.rank()), world.size() - 1);
 }
+
+TEST(Collectives, ExchangeBytesDeliversEachPairsMessage) {
+  comm::Communicator world(MPI_COMM_WORLD);
+  const int p = world.size(), me = world.rank();
+  // Rank s sends rank d (s + 2d) % 5 bytes of value 16 s + d; some pairs send nothing.
+  std::vector<std::vector<std::byte>> to(static_cast<std::size_t>(p));
+  for (int d = 0; d < p; ++d)
+    to[static_cast<std::size_t>(d)].assign(static_cast<std::size_t>((me + 2 * d) % 5),
+                                           static_cast<std::byte>(16 * me + d));
+  const comm::Received in = comm::exchange_bytes(world, to);
+  ASSERT_EQ(in.offset.size(), static_cast<std::size_t>(p) + 1);
+  for (int s = 0; s < p; ++s) {
+    const auto got = in.from(s);
+    ASSERT_EQ(got.size(), static_cast<std::size_t>((s + 2 * me) % 5)) << "from " << s;
+    for (const std::byte b : got) EXPECT_EQ(b, static_cast<std::byte>(16 * s + me));
+  }
+}

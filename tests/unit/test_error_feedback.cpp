@@ -10,6 +10,7 @@
 
 #include "fedhpc/compress/residual_store.hpp"
 #include "fedhpc/compress/update_codec.hpp"
+#include "fedhpc/core/error.hpp"
 #include "fedhpc/core/rng.hpp"
 #include "fedhpc/sim/uplink.hpp"
 
@@ -349,4 +350,42 @@ TEST(ErrorFeedback, Ef21RejectsAStateTheExactSumCouldNotHold) {
   EXPECT_FALSE(up->send(1, 0, 1000, fl::ClientUpload{u, {}, 0}).ok);
   EXPECT_EQ(residual_of(*up, n), g) << "a rejected send keeps the state";
   EXPECT_TRUE(up->send(1, 0, 1, fl::ClientUpload{u, {}, 0}).ok);
+}
+
+TEST(ErrorFeedback, AClientTrainedAsAGuestElsewhereCarriesItsStateThereAndBack) {
+  // run.balance = round: client 0 (owned by A) trains on B in round 3 and goes
+  // home; everything it sends and keeps equals an uplink that never moved it.
+  const std::size_t n = 300;
+  const auto make = [&](std::vector<int> own) {
+    RunConfig cfg;
+    cfg.run.seed = 3;
+    cfg.data.num_clients = 2;
+    cfg.server.clients_per_round = 2;
+    cfg.uplink.codec.kind = UpdateCodecKind::kTopK;
+    cfg.uplink.codec.ratio = 0.1;
+    cfg.uplink.error_feedback = ErrorFeedback::kClient;
+    cfg.uplink.residual.form = ResidualForm::kInt8;
+    cfg.uplink.residual_decay = 0.5;
+    return sim::make_uplink(cfg, flat_layout(n), own);
+  };
+  const auto ref = make({0, 1}), a = make({0}), b = make({1});
+  const auto send = [&](sim::Uplink& up, int round) {
+    const sim::Sent s = up.send(round, 0, 1, fl::ClientUpload{keyed_update(n, round), {}, 0});
+    EXPECT_TRUE(s.ok);
+    return std::vector<float>(s.contribution.values.begin(), s.contribution.values.end());
+  };
+  EXPECT_EQ(send(*a, 0), send(*ref, 0));
+
+  std::vector<std::byte> there, back;
+  a->pack_state(0, there);
+  EXPECT_GT(there.size(), 4u) << "the round header and an int8 residual";
+  b->unpack_state(0, there);
+  EXPECT_EQ(send(*b, 3), send(*ref, 3)) << "the residual and its age (decay 0.5^3) went along";
+  EXPECT_EQ(b->client_diagnostics(0).age, 3);
+  b->pack_state(0, back);
+  b->drop_guests();
+  EXPECT_THROW(b->pack_state(0, back), InternalError) << "a dropped guest is gone";
+  a->unpack_state(0, back);
+  EXPECT_EQ(send(*a, 5), send(*ref, 5)) << "home again with the state round 3 left";
+  EXPECT_EQ(a->client_diagnostics(0).age, 2);
 }

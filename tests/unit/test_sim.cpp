@@ -57,6 +57,52 @@ TEST(Sharding, BalancesSamples) {
   }
 }
 
+TEST(Sharding, BalanceRoundEvensOutTheSampledLoad) {
+  // A round's 100 clients, home ranks skewed: rank 0 holds 60 of them.
+  std::vector<double> cost(100);
+  std::vector<int> home(100);
+  for (std::size_t i = 0; i < cost.size(); ++i) {
+    cost[i] = 20.0 + static_cast<double>((i * 7919) % 200);
+    home[i] = i < 60 ? 0 : 1;
+  }
+  cost[7] = 0.0;  // not trained: never moves
+  const auto load = [&](const std::vector<int>& w, int r) {
+    double l = 0.0;
+    for (std::size_t i = 0; i < w.size(); ++i) l += w[i] == r ? cost[i] : 0.0;
+    return l;
+  };
+  const double total = load(home, 0) + load(home, 1);
+  const auto worker = sim::balance_round(cost, home, 2, 25);
+  EXPECT_EQ(worker, sim::balance_round(cost, home, 2, 25));  // a function of its inputs
+  EXPECT_EQ(worker[7], 0);
+  std::size_t moved = 0;
+  for (std::size_t i = 0; i < worker.size(); ++i) {
+    moved += worker[i] != home[i] ? 1 : 0;
+    if (worker[i] != home[i]) {
+      EXPECT_EQ(home[i], 0) << "only the loaded rank gives clients away";
+    }
+  }
+  EXPECT_GT(moved, 0u);
+  EXPECT_LE(moved, 25u);
+  EXPECT_LE(std::max(load(worker, 0), load(worker, 1)), 0.51 * total);
+  EXPECT_GT(load(home, 0), 0.55 * total);  // the test starts unbalanced
+
+  // The cap bounds the moves; a balanced round moves nothing; one rank keeps all.
+  const auto one = sim::balance_round(cost, home, 2, 1);
+  EXPECT_EQ(std::count_if(one.begin(), one.end(), [&, i = 0](int w) mutable { return w != home[i++]; }), 1);
+  const auto capped = sim::balance_round(cost, std::vector<int>(100, 3), 4, 3);
+  EXPECT_EQ(std::count(capped.begin(), capped.end(), 3), 97) << "rank 3 sends at most 3 away";
+  std::vector<int> even(100);
+  for (std::size_t i = 0; i < even.size(); ++i) even[i] = static_cast<int>(i % 2);
+  std::vector<double> flat(100, 5.0);
+  EXPECT_EQ(sim::balance_round(flat, even, 2, 25), even);
+  EXPECT_EQ(sim::balance_round(cost, std::vector<int>(100, 0), 1, 25), std::vector<int>(100, 0));
+
+  // Four ranks, everything at home on rank 3: the others get work, no rank above the start.
+  const auto four = sim::balance_round(cost, std::vector<int>(100, 3), 4, 100);
+  for (int r = 0; r < 4; ++r) EXPECT_GT(load(four, r), 0.2 * total) << r;
+}
+
 TEST(MemoryBudget, Distributions) {
   ClientSection c;
   c.budget = BudgetDist::kUniform;

@@ -2,10 +2,12 @@
 /// Typed collectives, chunked below 2^31 elements, MPI_IN_PLACE throughout.
 #include <mpi.h>
 
+#include <cstddef>
 #include <cstdint>
 #include <limits>
 #include <span>
 #include <string>
+#include <vector>
 
 #include "fedhpc/comm/communicator.hpp"
 
@@ -52,5 +54,21 @@ void broadcast(const Communicator& comm, std::span<T> data, int root = 0) {
               "MPI_Bcast");
   }
 }
+
+/// What exchange_bytes delivered: every rank's bytes for this rank,
+/// concatenated in rank order; rank r's are [offset[r], offset[r + 1]).
+struct Received {
+  std::vector<std::byte> bytes;
+  std::vector<std::size_t> offset;  ///< (size + 1)
+  std::span<const std::byte> from(int rank) const {
+    const auto r = static_cast<std::size_t>(rank);
+    return std::span<const std::byte>(bytes).subspan(offset[r], offset[r + 1] - offset[r]);
+  }
+};
+
+/// Personalised all-to-all: to[r] (one entry per rank) goes to rank r.
+/// Collective; counts are exchanged first. Throws CommError if a rank would
+/// send or receive 2 GiB or more in one call.
+Received exchange_bytes(const Communicator& comm, const std::vector<std::vector<std::byte>>& to);
 
 }  // namespace fedhpc::comm

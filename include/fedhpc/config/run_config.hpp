@@ -13,6 +13,10 @@
 namespace fedhpc {
 
 /// [run] — identity of the run and its output.
+/// Which rank trains a sampled client: its owner (shard), or the round's
+/// clients balanced across the ranks by modelled cost (round; results are the same).
+enum class Balance { kShard, kRound };
+
 struct RunSection {
   std::uint64_t seed = 1;              ///< keys every random stream
   std::string output = "results/fedhpc.h5";  ///< results file (HDF5)
@@ -23,6 +27,7 @@ struct RunSection {
   std::string checkpoint;              ///< checkpoint path ("" = <output>.ckpt)
   int checkpoint_every = 0;            ///< checkpoint every k rounds (0 = only when signalled)
   bool memory_check = true;            ///< refuse a run whose memory estimate does not fit
+  Balance balance = Balance::kRound;   ///< per-round balance of the trained clients over ranks
 
   /// The checkpoint path in effect.
   std::string checkpoint_path() const { return checkpoint.empty() ? output + ".ckpt" : checkpoint; }

@@ -1,7 +1,8 @@
 #pragma once
 /// This rank's share of the clients: who owns each client, the clients'
 /// memory budgets, and the classify-then-train loop that every pass over a
-/// round's clients reuses (docs/design.md, "Seams").
+/// round's clients reuses (docs/design.md, "Seams"), including the per-round
+/// balance of the clients a round trains across the ranks (run.balance).
 #include <cstdint>
 #include <functional>
 #include <span>
@@ -12,6 +13,7 @@
 #include "fedhpc/core/memory_breakdown.hpp"
 #include "fedhpc/data/dataset.hpp"
 #include "fedhpc/sim/records.hpp"
+#include "fedhpc/sim/uplink.hpp"
 #include "fedhpc/train/local_trainer.hpp"
 
 namespace fedhpc::sim {
@@ -30,6 +32,8 @@ struct ClientVisit {
   std::uint64_t budget = 0;     ///< its device budget (bytes)
   std::int64_t bytes_down = 0;  ///< downlink bytes it received
   double flops = 0.0;           ///< FLOPs of its step (0 unless trained)
+  int worker = 0;               ///< the rank that visits it this round
+  data::ExampleView examples;   ///< its training examples (set for a trained client when visited)
 };
 
 /// Owners, budgets and the client loop of this rank.
@@ -38,43 +42,78 @@ class ClientShard {
   /// Balances clients over comm's ranks by the modelled cost of their step,
   /// trainer->flops_within(samples, budget) (sharding.hpp): by training
   /// samples when no trainer is given.
-  ClientShard(const data::FederatedDataset& data, const RunConfig& cfg, const comm::Communicator& comm,
+  ClientShard(data::FederatedDataset& data, const RunConfig& cfg, const comm::Communicator& comm,
               const train::LocalTrainer* trainer = nullptr);
   /// This rank's clients, ascending.
   std::span<const int> own() const noexcept { return own_; }
   int owner(int client) const { return owner_[static_cast<std::size_t>(client)]; }
   std::uint64_t budget(int client) const { return budget_[static_cast<std::size_t>(client)]; }
+  /// Under run.balance = round, no rank sends more than this many of its
+  /// clients away in a round, and none trains more of other ranks' clients.
+  static constexpr std::size_t kMaxMovesPerRank = 8;
+  /// The most clients of other ranks one rank trains (or of its own it
+  /// sends away) in a round: kMaxMovesPerRank, 0 unless run.balance = round.
+  std::size_t max_guests() const noexcept { return max_moves_; }
 
   /// Classifies every sampled client the same way on every rank (budget,
   /// dropout, memory; the round's counts go into rec, so they need no
-  /// communication) and calls visit(const ClientVisit&) for the clients this
-  /// rank owns, in order. state_bytes is a client's persistent uplink state;
-  /// bytes_down(client) what sending it the model costs (called for every
-  /// client that receives it, on every rank).
+  /// communication), chooses the rank that trains each (its owner; under
+  /// run.balance = round, balance_round by modelled FLOPs), moves the
+  /// examples and the uplink state (`state`, may be null) of the clients
+  /// that train away from home there, calls visit(const ClientVisit&) for
+  /// the clients this rank visits, in sampled order, and moves their state
+  /// home again. Collective. state_bytes is a client's persistent uplink
+  /// state; bytes_down(client) what sending it the model costs (called for
+  /// every client that receives it, on every rank).
   /// Returns the number of clients to be trained (all ranks).
   template <class Visit>
   std::int64_t for_each(int round, std::span<const int> sampled, const train::LocalTrainer& trainer,
                         std::uint64_t state_bytes, const DownlinkCost& bytes_down, RoundRecord& rec,
-                        Visit&& visit) const {
+                        Uplink* state, Visit&& visit) {
+    std::vector<ClientVisit> visits;
+    visits.reserve(sampled.size());
     std::int64_t trained = 0;
     for (std::size_t i = 0; i < sampled.size(); ++i) {
-      const ClientVisit v = classify(round, i, sampled[i], trainer, state_bytes, bytes_down, rec);
-      trained += v.status == ClientStatus::kCompleted ? 1 : 0;
-      if (owner(v.client) == rank_) visit(v);
+      visits.push_back(classify(round, i, sampled[i], trainer, state_bytes, bytes_down, rec));
+      trained += visits.back().status == ClientStatus::kCompleted ? 1 : 0;
     }
+    const bool moved = place(visits, state);
+    for (ClientVisit& v : visits) {
+      if (v.worker != rank_) continue;
+      if (v.status == ClientStatus::kCompleted) v.examples = examples(v.client);
+      visit(static_cast<const ClientVisit&>(v));
+    }
+    if (moved) send_home(visits, state);
     return trained;
   }
 
  private:
   ClientVisit classify(int round, std::size_t index, int client, const train::LocalTrainer& trainer,
                        std::uint64_t state_bytes, const DownlinkCost& bytes_down, RoundRecord& rec) const;
-  const data::FederatedDataset* data_;
+  /// Sets every visit's worker; moves the examples and state of the clients
+  /// that train away from home. Returns whether any client moved (same on every rank).
+  bool place(std::vector<ClientVisit>& visits, Uplink* state);
+  /// Moves the guests' state back to their owners and forgets the guests.
+  void send_home(const std::vector<ClientVisit>& visits, Uplink* state);
+  /// A client's examples: from the dataset for an own client, else from the guests.
+  data::ExampleView examples(int client);
+
+  data::FederatedDataset* data_;
+  const comm::Communicator* comm_;
   std::uint64_t seed_;
   ClientSection client_cfg_;
   int rank_;
+  std::size_t max_moves_ = 0;          // moves per rank and round, each way (0: static placement)
   std::vector<int> owner_;             // (num_clients) rank of each client
   std::vector<std::uint64_t> budget_;  // (num_clients) bytes
   std::vector<int> own_;               // this rank's clients, ascending
+  struct Guest {
+    int client;
+    std::size_t row, rows;  // its examples in guest_x_ / guest_y_
+  };
+  std::vector<Guest> guests_;          // this round's clients of other ranks
+  std::vector<float> guest_x_;
+  std::vector<std::int32_t> guest_y_;
 };
 
 }  // namespace fedhpc::sim

@@ -31,10 +31,13 @@ struct RankMemory {
 /// the error-feedback residuals of those of its clients that are sampled at
 /// least once in rounds [0, train_rounds) (state_bytes each on the device, 0
 /// without client state), model-sized buffers for P parameters, and the
-/// per-client tables every rank holds.
+/// per-client tables every rank holds; with max_guests > 0 (run.balance =
+/// round) the examples and state of that many of the largest clients, four
+/// times (clients received and kept, clients sent and the send buffer's copy).
 RankMemory estimate_rank_memory(const RunConfig& cfg, const data::FederatedDataset& data,
                                 std::span<const int> own, std::int64_t test_begin, std::int64_t test_end,
-                                std::size_t P, std::uint64_t state_bytes, int train_rounds);
+                                std::size_t P, std::uint64_t state_bytes, int train_rounds,
+                                std::size_t max_guests = 0);
 
 /// Collective over comm: the largest rank's total and its terms, one
 /// "<bytes> <what>" line each (for /execution), on every rank.

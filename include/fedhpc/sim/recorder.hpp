@@ -74,8 +74,8 @@ class Recorder {
   void write_round(const RoundRecord& round, std::int64_t sampled,
                    std::span<const std::int64_t> my_rows, std::span<const ClientRecord> mine,
                    const fl::Metrics& metrics);
-  /// One row per rank: where each rank's time went in `round` (collective).
-  void write_phases(std::int64_t round, const PhaseSeconds& mine);
+  /// One row per rank: where each rank's time went in `round` and what it trained (collective).
+  void write_phases(std::int64_t round, const PhaseSeconds& mine, const RankWork& work);
   /// Appends a model snapshot and the declared snapshot series of `metrics`.
   void write_snapshot(std::int64_t round, std::span<const float> params, const fl::Metrics& metrics);
   /// Writes a phase's float64 series (rank 0's values) at `path`, creating its groups.

@@ -72,4 +72,11 @@ struct PhaseSeconds {
   double write = 0.0;      ///< results file (round rows, snapshots) and checkpoints
 };
 
+/// What one rank trained in one round (/execution/clients_trained,
+/// /execution/clients_moved_in, one row per rank and round).
+struct RankWork {
+  std::int64_t trained = 0;   ///< clients it trained
+  std::int64_t moved_in = 0;  ///< of them, clients another rank owns (run.balance = round)
+};
+
 }  // namespace fedhpc::sim

@@ -108,6 +108,7 @@ class Simulation {
   std::int64_t start_round_ = 0;                   // first round to run
   std::int64_t client_rows_ = 0;                   // rows of /clients written so far
   std::int64_t snapshots_ = 0;                     // rows of /model written so far
+  RankWork work_;                                  // what this rank trained in the current round
   PhaseSeconds time_;                              // this rank's time in the current round
   std::uint64_t memory_estimate_bytes_ = 0;        // the largest rank's memory estimate
   std::string memory_estimate_;                    // its terms (rank_memory.hpp)

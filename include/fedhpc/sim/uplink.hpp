@@ -11,6 +11,7 @@
 /// Every uplink rejects (ok = false, nothing changed) an upload that is not
 /// finite or whose weighted values could not be summed exactly, so a
 /// diverged client can never reach the model, whatever the codec.
+#include <cstddef>
 #include <cstdint>
 #include <limits>
 #include <memory>
@@ -54,6 +55,16 @@ class Uplink : public fl::Component {
     std::int64_t age = -1;
   };
   virtual Diagnostics client_diagnostics(int client) const { return {}; }
+
+  /// Moving a client's state to the rank that trains it this round and back
+  /// (ClientShard, run.balance = round). pack_state appends the client's
+  /// state, wherever it is on this rank (own or guest), to out;
+  /// unpack_state installs what pack_state made: a guest's before it trains,
+  /// an own client's when it comes back; drop_guests forgets the guests.
+  /// Without client state they do nothing.
+  virtual void pack_state(int client, std::vector<std::byte>& out) const {}
+  virtual void unpack_state(int client, std::span<const std::byte> in) {}
+  virtual void drop_guests() {}
 
   /// The uplink series (/rounds/residual_bytes, /rounds/stateful_clients,
   /// /clients/residual_bytes, /clients/residual_norm_ratio, /clients/residual_age):
@@ -108,15 +119,21 @@ class CodecUplink final : public Uplink {
 ///    (it holds a copy of every client's g; in the simulator it is this store).
 class ClientFeedbackUplink final : public Uplink {
  public:
-  /// own_clients: this rank's clients, ascending (one residual slot each).
+  /// own_clients: this rank's clients, ascending (one residual slot each);
+  /// max_guests: the most clients of other ranks it trains in one round.
   ClientFeedbackUplink(std::unique_ptr<Uplink> inner, const UplinkSection& cfg, std::size_t n,
-                       std::span<const int> own_clients, int num_clients, std::uint64_t seed);
+                       std::span<const int> own_clients, int num_clients, std::size_t max_guests,
+                       std::uint64_t seed);
   Sent send(int round, int client, std::int64_t weight, const fl::ClientUpload& up) override;
   std::uint64_t device_state_bytes() const override { return device_bytes_; }
   ShardState shard() const override { return {&store_, slot_client_, stored_round_}; }
   void load_shard(const std::string& path) override;
   const compress::ResidualStore& residuals() const noexcept { return store_; }
   Diagnostics client_diagnostics(int client) const override;
+  /// State bytes: [int32 round of the last store, -1 if none][the residual's blob].
+  void pack_state(int client, std::vector<std::byte>& out) const override;
+  void unpack_state(int client, std::span<const std::byte> in) override;
+  void drop_guests() override;
 
  protected:
   std::int64_t client_state_bytes(int client) const override;
@@ -124,6 +141,16 @@ class ClientFeedbackUplink final : public Uplink {
   std::int64_t stateful_clients() const override { return static_cast<std::int64_t>(store_.stored_slots()); }
 
  private:
+  /// Where a client's state is on this rank: an own slot or a guest slot.
+  struct Slot {
+    bool guest;
+    std::size_t index;
+  };
+  Slot slot(int client) const;
+  compress::ResidualStore& store(Slot s) { return s.guest ? guests_ : store_; }
+  const compress::ResidualStore& store(Slot s) const { return s.guest ? guests_ : store_; }
+  std::int32_t& stored_round(Slot s) { return s.guest ? guest_round_[s.index] : stored_round_[s.index]; }
+
   std::unique_ptr<Uplink> inner_;
   bool ef21_;
   double decay_;
@@ -132,6 +159,9 @@ class ClientFeedbackUplink final : public Uplink {
   std::vector<std::int32_t> stored_round_;  // (own clients) round of each slot's last store, -1 if none
   std::vector<std::int32_t> slot_of_;      // (num_clients) slot of an own client, -1 otherwise
   std::vector<std::int32_t> slot_client_;  // (own clients) client of each slot
+  compress::ResidualStore guests_;         // (max_guests) this round's guests' residuals
+  std::vector<std::int32_t> guest_round_;  // (max_guests) their rounds of the last store
+  std::vector<int> guest_client_;          // the guests, in arrival order
   std::uint64_t device_bytes_;             // a client's residual on its device
   std::uint64_t seed_;
   std::vector<float> u_;                   // (n) what goes to the inner uplink
