@@ -20,7 +20,12 @@ results file of the default experiment at np 1 (/execution per-rank rows and
          + eval(1) / p   (the test set is split)  + aggregation(p, path)
 A client's training time is proportional to its examples (fitted on the run's
 rounds); the expected maximum over p ranks of 50 clients drawn from the run's
-client sizes is estimated by Monte Carlo. Efficiency E(p) = T(1) / T(p).
+client sizes is estimated by Monte Carlo, as the ranks' own clients
+(run.balance = shard) and after the per-round balance (run.balance = round:
+the greedy of sim::balance_round, at most 8 clients sent and 8 taken per
+rank), which adds the exchange of the moved clients' examples (an
+all-to-all: (p - 1) alpha + bytes beta with the dense family's alpha/beta,
+pessimistic in its latency term). Efficiency E(p) = T(1) / T(p).
 Projected for this machine's fitted alpha/beta and for an assumed cluster
 network (--net-alpha, --net-beta; default 2 us and 1/(12 GB/s), an HDR
 InfiniBand-class fabric: an assumption, not a measurement).
@@ -117,7 +122,52 @@ def expected_max_load(sizes, p, rng, trials=400):
     return float(draws.max(axis=1).mean() / mean)
 
 
-def project(inp, params, net, rng):
+def balanced_max_load(sizes, p, rng, trials, cap=8, tolerance=0.01):
+    """As expected_max_load, after the round's balance (a model of sim::balance_round);
+    also the mean bytes of examples a rank receives (784 floats + a label per example)."""
+    if p == 1:
+        return 1.0, 0.0
+    mean = CLIENTS_PER_RANK * sizes.mean()
+    worst, moved = [], []
+    for _ in range(trials):
+        cost = rng.choice(sizes, size=(p, CLIENTS_PER_RANK)).astype(float)
+        where = [list(range(CLIENTS_PER_RANK)) for _ in range(p)]  # (rank) indices into cost[home]
+        items = {r: [(r, i) for i in range(CLIENTS_PER_RANK)] for r in range(p)}
+        load = cost.sum(axis=1)
+        sent = np.zeros(p, int)
+        taken = np.zeros(p, int)
+        target = load.mean() * (1 + tolerance)
+        bytes_in = 0.0
+        for _ in range(2 * cap * p):
+            h, w = int(np.argmax(load)), int(np.argmin(load))
+            gap = load[h] - load[w]
+            if load[h] <= target or gap <= 0:
+                break
+            best, miss = None, None
+            for j, (home, i) in enumerate(items[h]):
+                c = cost[home, i]
+                if c >= gap or (home == h and sent[h] >= cap) or (home != w and taken[w] >= cap):
+                    continue
+                d = abs(gap - 2 * c)
+                if best is None or d < miss:
+                    best, miss = j, d
+            if best is None:
+                break
+            home, i = items[h].pop(best)
+            sent[h] += home == h
+            taken[h] -= home != h
+            sent[w] -= home == w
+            taken[w] += home != w
+            items[w].append((home, i))
+            load[h] -= cost[home, i]
+            load[w] += cost[home, i]
+            bytes_in += cost[home, i] * (784 * 4 + 4)
+        worst.append(load.max())
+        moved.append(bytes_in / p)
+    return float(np.mean(worst) / mean), float(np.mean(moved))
+
+
+def project(inp, params, net, rng, balanced=False):
     P = inp["P"]
     k = max(1, round(0.01 * P))  # top-1 % uplink: records per client
     union = min(P, CLIENTS_PER_RANK * k)  # support of a rank's 50 clients (no overlap: upper bound)
@@ -127,13 +177,18 @@ def project(inp, params, net, rng):
     for path in ("dense", "quantized", "sparse", "auto"):
         ts = []
         for p in RANKS:
-            imb = expected_max_load(inp["sizes"], p, rng)
+            if balanced:
+                imb, moved_bytes = balanced_max_load(inp["sizes"], p, rng, trials=max(4, 400 // p))
+                a0, b0 = net if net is not None else params["dense"]
+                exchange = 0.0 if p == 1 else (p - 1) * a0 + moved_bytes * b0
+            else:
+                imb, exchange = expected_max_load(inp["sizes"], p, rng), 0.0
             if path == "auto":  # sparse until the gathered support passes the default threshold (0.25 n)
                 fam = "sparse" if p * union <= 0.25 * P else "dense"
             else:
                 fam = path
             a, b = net if net is not None else params[fam]
-            t = (compute * imb + inp["server"] + inp["write"] + inp["eval"] / inp["eval_every"] / p
+            t = (compute * imb + exchange + inp["server"] + inp["write"] + inp["eval"] / inp["eval_every"] / p
                  + agg_time(fam, p, m[fam], a, b))
             ts.append(t)
         out[path] = ts
@@ -170,16 +225,22 @@ def main():
     results = {}
     for name, net in (("this machine (fitted)", None), (f"cluster (alpha {a.net_alpha * 1e6:g} us, "
                                                         f"{1 / a.net_beta / 1e9:g} GB/s, assumed)", (a.net_alpha, a.net_beta))):
-        ts, compute = project(inp, params, net, np.random.default_rng(a.seed))
+        ts, compute = project(inp, params, net, np.random.default_rng(a.seed), balanced=True)
+        shard, _ = project(inp, params, net, np.random.default_rng(a.seed))
+        ts["auto, balance = shard"] = shard["auto"]
         results[name] = ts
-        print(f"\n{name}: round time (s) and weak-scaling efficiency T(1)/T(p), 50 clients per rank")
+        print(f"\n{name}: round time (s) and weak-scaling efficiency T(1)/T(p), 50 clients per rank, "
+              "run.balance = round unless named")
         print("| ranks | " + " | ".join(ts) + " |\n|---|" + "---|" * len(ts))
         for i, p in enumerate(RANKS):
             print(f"| {p} | " + " | ".join(f"{ts[k][i]:.3f} ({ts[k][0] / ts[k][i]:.2f})" for k in ts) + " |")
     # The imbalance alone (no communication at all).
     imb = [expected_max_load(inp["sizes"], p, np.random.default_rng(a.seed)) for p in RANKS]
-    print("\nimbalance alone, E[max rank load] / mean load: " +
+    bal = [balanced_max_load(inp["sizes"], p, np.random.default_rng(a.seed), trials=max(4, 400 // p))
+           for p in RANKS]
+    print("\nimbalance alone, E[max rank load] / mean load, balance = shard: " +
           ", ".join(f"{p}: {x:.3f}" for p, x in zip(RANKS, imb)))
+    print("balance = round: " + ", ".join(f"{p}: {x:.3f} ({m / 1e6:.2f} MB in)" for p, (x, m) in zip(RANKS, bal)))
     if a.figure:
         import matplotlib
         matplotlib.use("Agg")
@@ -188,7 +249,8 @@ def main():
         for ax, (name, ts) in zip(axes, results.items()):
             for path, t in ts.items():
                 ax.plot(RANKS, [t[0] / x for x in t], marker="o", label=path)
-            ax.plot(RANKS, [1 / x for x in imb], "k--", label="imbalance only")
+            ax.plot(RANKS, [1 / x for x in imb], "k--", label="imbalance only, shard")
+            ax.plot(RANKS, [1 / x for x, _ in bal], "k:", label="imbalance only, round")
             ax.axhline(0.8, color="grey", lw=0.5)
             ax.set_xscale("log", base=2)
             ax.set_xlabel("ranks (50 clients each)")

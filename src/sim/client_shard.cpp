@@ -29,6 +29,24 @@ void take(std::span<const std::byte> in, std::size_t& at, T* v, std::size_t n) {
   at += n * sizeof(T);
 }
 
+/// Appends [int64 bytes][the client's uplink state] (no state: 0 bytes).
+void put_state(std::vector<std::byte>& out, const Uplink* state, int client) {
+  std::vector<std::byte> st;
+  if (state) state->pack_state(client, st);
+  const auto bytes = static_cast<std::int64_t>(st.size());
+  put(out, &bytes, 1);
+  put(out, st.data(), st.size());
+}
+
+/// Reads what put_state wrote at `at` and installs it for client.
+void take_state(std::span<const std::byte> in, std::size_t& at, Uplink* state, int client) {
+  std::int64_t bytes = 0;
+  take(in, at, &bytes, 1);
+  expects(bytes >= 0 && in.size() - at >= static_cast<std::size_t>(bytes), "ClientShard: truncated client state");
+  if (state) state->unpack_state(client, in.subspan(at, static_cast<std::size_t>(bytes)));
+  at += static_cast<std::size_t>(bytes);
+}
+
 }  // namespace
 
 ClientShard::ClientShard(data::FederatedDataset& data, const RunConfig& cfg,
@@ -83,11 +101,7 @@ bool ClientShard::place(std::vector<ClientVisit>& visits, Uplink* state) {
     put(out, &rows, 1);
     put(out, ex.x, static_cast<std::size_t>(rows) * d);
     put(out, ex.y, static_cast<std::size_t>(rows));
-    std::vector<std::byte> st;
-    if (state) state->pack_state(v.client, st);
-    const std::int64_t st_bytes = static_cast<std::int64_t>(st.size());
-    put(out, &st_bytes, 1);
-    put(out, st.data(), st.size());
+    put_state(out, state, v.client);
   }
   const comm::Received in = comm::exchange_bytes(*comm_, to);
   for (int r = 0; r < comm_->size(); ++r) {
@@ -95,7 +109,7 @@ bool ClientShard::place(std::vector<ClientVisit>& visits, Uplink* state) {
     std::size_t at = 0;
     while (at < msg.size()) {
       std::int32_t id = 0;
-      std::int64_t rows = 0, st_bytes = 0;
+      std::int64_t rows = 0;
       take(msg, at, &id, 1);
       take(msg, at, &rows, 1);
       Guest g{id, guest_y_.size(), static_cast<std::size_t>(rows)};
@@ -103,11 +117,7 @@ bool ClientShard::place(std::vector<ClientVisit>& visits, Uplink* state) {
       guest_y_.resize(guest_y_.size() + g.rows);
       take(msg, at, guest_x_.data() + g.row * d, g.rows * d);
       take(msg, at, guest_y_.data() + g.row, g.rows);
-      take(msg, at, &st_bytes, 1);
-      expects(st_bytes >= 0 && msg.size() - at >= static_cast<std::size_t>(st_bytes),
-              "ClientShard: truncated client state");
-      if (state) state->unpack_state(id, msg.subspan(at, static_cast<std::size_t>(st_bytes)));
-      at += static_cast<std::size_t>(st_bytes);
+      take_state(msg, at, state, id);
       guests_.push_back(g);
     }
   }
@@ -121,13 +131,9 @@ void ClientShard::send_home(const std::vector<ClientVisit>& visits, Uplink* stat
   for (const ClientVisit& v : visits) {
     if (v.worker != rank_ || owner(v.client) == rank_) continue;
     auto& out = to[static_cast<std::size_t>(owner(v.client))];
-    std::vector<std::byte> st;
-    state->pack_state(v.client, st);
     const std::int32_t id = v.client;
-    const std::int64_t st_bytes = static_cast<std::int64_t>(st.size());
     put(out, &id, 1);
-    put(out, &st_bytes, 1);
-    put(out, st.data(), st.size());
+    put_state(out, state, v.client);
   }
   state->drop_guests();
   const comm::Received in = comm::exchange_bytes(*comm_, to);
@@ -136,13 +142,8 @@ void ClientShard::send_home(const std::vector<ClientVisit>& visits, Uplink* stat
     std::size_t at = 0;
     while (at < msg.size()) {
       std::int32_t id = 0;
-      std::int64_t st_bytes = 0;
       take(msg, at, &id, 1);
-      take(msg, at, &st_bytes, 1);
-      expects(st_bytes >= 0 && msg.size() - at >= static_cast<std::size_t>(st_bytes),
-              "ClientShard: truncated client state");
-      state->unpack_state(id, msg.subspan(at, static_cast<std::size_t>(st_bytes)));
-      at += static_cast<std::size_t>(st_bytes);
+      take_state(msg, at, state, id);
     }
   }
 }
