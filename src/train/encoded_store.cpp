@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <optional>
 
 #include "fedhpc/core/error.hpp"
 
@@ -106,6 +107,11 @@ void EncodedStore::release(std::size_t) noexcept { held_ = kNone; }
 
 void EncodedStore::step(std::span<const float> grads, std::span<float> velocity,
                         const SgdHyper& h, Rng& rng) {
+  // The step's stochastic draws: one stream seeded by the client's rounding
+  // stream, one uniform per quantized element in (variable, element) order.
+  std::optional<UniformStream> draws;
+  if (rounding_ == compress::Rounding::kStochastic) draws.emplace(rng);
+  UniformStream* u = draws ? &*draws : nullptr;
   for (std::size_t i = 0; i < layout_->num_vars(); ++i) {
     const auto& var = layout_->var(i);
     const std::size_t n = var.size;
@@ -127,42 +133,35 @@ void EncodedStore::step(std::span<const float> grads, std::span<float> velocity,
         const std::size_t c = std::min(T, n - b);
         const float* w0 = load(b, c);
         sgd_update(w, g + b, w0, vel ? vel + b : nullptr, c, h);
-        local_.encode_range(i, b, std::span<const float>(w, c), old, rounding_, rng);
+        local_.encode_range(i, b, std::span<const float>(w, c), old, rounding_, u);
       }
       continue;
     }
-    // Pass 1: range (and mean) of the updated variable's quantized elements
-    // (all of them unless PPQ keeps some of its blocks fp32); nothing is committed.
-    compress::MinMaxMean st{std::numeric_limits<float>::infinity(),
-                            -std::numeric_limits<float>::infinity(), 0.0};
-    double sum = 0.0;
-    const auto stats = [&](const float* x, std::size_t c) {
-      const auto mm = compress::min_max(x, c);
-      st.lo = std::min(st.lo, mm.lo);
-      st.hi = std::max(st.hi, mm.hi);
-      for (std::size_t k = 0; k < c; ++k) sum += x[k];
-    };
+    // Pass 1: range and mean of the updated variable's quantized elements
+    // (all of them unless PPQ keeps some of its blocks fp32), accumulated as
+    // one sequence in 16 interleaved lanes (the same result for any tiling);
+    // nothing is committed.
+    compress::RangeAccumulator acc;
     const bool mixed = local_.is_mixed(i);
     for (std::size_t b = 0; b < n; b += T) {
       const std::size_t c = std::min(T, n - b);
       const float* w0 = load(b, c);
       sgd_update<false>(w, g + b, w0, vel ? vel + b : nullptr, c, h);
-      if (!mixed) stats(w, c);
+      if (!mixed) acc.add(w, c);
       else
         local_.for_each_run(i, b, c, [&](std::size_t pos, std::size_t m, bool fp32) {
-          if (!fp32) stats(w + (pos - b), m);
+          if (!fp32) acc.add(w + (pos - b), m);
         });
     }
-    st.mean = sum / static_cast<double>(local_.quantized_count(i));
     // The quantizer skips NaN in its range and would encode it as a valid code.
-    if (!std::isfinite(sum)) diverged_ = true;
-    const auto fresh = local_.scalars_for(st);
+    if (!std::isfinite(acc.sum())) diverged_ = true;
+    const auto fresh = local_.scalars_for(acc.result());
     // Pass 2: the same update, committed, encoded tile by tile with the new scalars.
     for (std::size_t b = 0; b < n; b += T) {
       const std::size_t c = std::min(T, n - b);
       const float* w0 = load(b, c);
       sgd_update(w, g + b, w0, vel ? vel + b : nullptr, c, h);
-      local_.encode_range(i, b, std::span<const float>(w, c), fresh, rounding_, rng);
+      local_.encode_range(i, b, std::span<const float>(w, c), fresh, rounding_, u);
     }
     local_.set_scalars(i, fresh);
   }
