@@ -48,10 +48,11 @@ void check_stream(Rounding r, const UniformStream* u) {
   expects(r != Rounding::kStochastic || u != nullptr, "stochastic rounding without a uniform stream");
 }
 
-/// Integer codes of one block (see the header for the math).
-template <bool kStochastic, bool kTransform>
+/// Integer codes of one block (see the header for the math); Code is
+/// std::uint32_t, or unsigned char to write 8-bit codes packed in place.
+template <bool kStochastic, bool kTransform, class Code>
 void quantize_int_block(const float* __restrict x, std::size_t m, Affine t, IntGrid g, float qmax,
-                        const float* __restrict u, std::uint32_t* __restrict q) {
+                        const float* __restrict u, Code* __restrict q) {
   for (std::size_t j = 0; j < m; ++j) {
     float y = x[j];
     if constexpr (kTransform) y = (y - t.beta) / t.alpha;
@@ -62,12 +63,13 @@ void quantize_int_block(const float* __restrict x, std::size_t m, Affine t, IntG
     const float frac = v - static_cast<float>(whole);  // exact
     float threshold = 0.5f;
     if constexpr (kStochastic) threshold = 1.0f - u[j];  // exact: u is a multiple of 2^-24
-    q[j] = static_cast<std::uint32_t>(whole) + (frac >= threshold ? 1u : 0u);
+    q[j] = static_cast<Code>(static_cast<std::uint32_t>(whole) + (frac >= threshold ? 1u : 0u));
   }
 }
 
-template <bool kTransform>
-void dequantize_int_block(const std::uint32_t* __restrict q, std::size_t m, Affine t, IntGrid g,
+/// Values of m codes (std::uint32_t, or unsigned char: 8-bit codes read packed).
+template <bool kTransform, class Code>
+void dequantize_int_block(const Code* __restrict q, std::size_t m, Affine t, IntGrid g,
                           float* __restrict out) {
   for (std::size_t j = 0; j < m; ++j) {
     float y = g.lo + g.scale * static_cast<float>(q[j]);
@@ -368,10 +370,16 @@ void encode_int(const float* x, std::size_t n, int bits, Affine t, IntGrid g, Ro
   const bool constant = !(g.scale > 0.0f);
   alignas(64) float u[kBlock];          // (kBlock) uniforms of the block
   alignas(64) std::uint32_t q[kBlock];  // (kBlock) codes of the block
+  auto* bytes = reinterpret_cast<unsigned char*>(out);
   dispatch(r, t, [&]<bool kSt, bool kTr>() {
     for (std::size_t i0 = 0; i0 < n; i0 += kBlock) {
       const std::size_t m = std::min(kBlock, n - i0);
       if constexpr (kSt) us->fill(u, m);
+      if (bits == 8) {  // a code is a byte: written in place, no pack pass
+        if (constant) std::fill_n(bytes + i0, m, static_cast<unsigned char>(0));
+        else quantize_int_block<kSt, kTr>(x + i0, m, t, g, qmax, u, bytes + i0);
+        continue;
+      }
       if (constant) std::fill_n(q, m, 0u);
       else quantize_int_block<kSt, kTr>(x + i0, m, t, g, qmax, u, q);
       pack_bits(q, m, bits, out + i0 / 8 * static_cast<std::size_t>(bits));
@@ -383,6 +391,10 @@ void decode_int(const std::byte* in, std::size_t n, int bits, Affine t, IntGrid 
   check_int_bits(bits);
   alignas(64) std::uint32_t q[kBlock];  // (kBlock) codes of the block
   dispatch(Rounding::kNearest, t, [&]<bool, bool kTr>() {
+    if (bits == 8) {  // a code is a byte: read in place, no unpack pass
+      dequantize_int_block<kTr>(reinterpret_cast<const unsigned char*>(in), n, t, g, out);
+      return;
+    }
     for (std::size_t i0 = 0; i0 < n; i0 += kBlock) {
       const std::size_t m = std::min(kBlock, n - i0);
       unpack_bits(in + i0 / 8 * static_cast<std::size_t>(bits), m, bits, q);
