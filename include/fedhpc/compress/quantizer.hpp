@@ -49,10 +49,10 @@ namespace fedhpc::compress {
 /// Elements the block-wise kernels process at a time.
 inline constexpr std::size_t kCodecBlock = 1024;
 /// Largest scratch a kernel holds (on the stack): encode's uniforms and codes
-/// of one block, 2 x 4 x kCodecBlock bytes, and the stochastic draws' stream
-/// state (decode holds the codes only, the range statistics 16 lanes of min,
-/// max and a double sum).
-inline constexpr std::size_t kCodecScratchBytes = 2 * 4 * kCodecBlock + sizeof(UniformStream);
+/// of one block, 2 x 4 x kCodecBlock bytes (decode holds the codes only, the
+/// range statistics 16 lanes of min, max and a double sum). Stochastic
+/// rounding's UniformStream is the caller's.
+inline constexpr std::size_t kCodecScratchBytes = 2 * 4 * kCodecBlock;
 
 /// Range of a variable.
 struct MinMax {
