@@ -51,12 +51,12 @@ void check_stream(Rounding r, const UniformStream* u) {
 /// Integer codes of one block (see the header for the math); Code is
 /// std::uint32_t, or unsigned char to write 8-bit codes packed in place.
 template <bool kStochastic, bool kTransform, class Code>
-void quantize_int_block(const float* __restrict x, std::size_t m, Affine t, IntGrid g, float qmax,
-                        const float* __restrict u, Code* __restrict q) {
+void quantize_int_block(const float* __restrict x, std::size_t m, Affine t, float ralpha, IntGrid g,
+                        float rscale, float qmax, const float* __restrict u, Code* __restrict q) {
   for (std::size_t j = 0; j < m; ++j) {
     float y = x[j];
-    if constexpr (kTransform) y = (y - t.beta) / t.alpha;
-    float v = (y - g.lo) / g.scale;
+    if constexpr (kTransform) y = (y - t.beta) * ralpha;
+    float v = (y - g.lo) * rscale;
     v = v > 0.0f ? v : 0.0f;  // also maps NaN to 0
     v = v < qmax ? v : qmax;
     const auto whole = static_cast<std::int32_t>(v);  // floor: v >= 0
@@ -368,6 +368,7 @@ void encode_int(const float* x, std::size_t n, int bits, Affine t, IntGrid g, Ro
   check_stream(r, us);
   const float qmax = static_cast<float>((1u << bits) - 1u);
   const bool constant = !(g.scale > 0.0f);
+  const float ralpha = 1.0f / t.alpha, rscale = constant ? 0.0f : 1.0f / g.scale;  // multiply, not divide
   alignas(64) float u[kBlock];          // (kBlock) uniforms of the block
   alignas(64) std::uint32_t q[kBlock];  // (kBlock) codes of the block
   auto* bytes = reinterpret_cast<unsigned char*>(out);
@@ -377,11 +378,11 @@ void encode_int(const float* x, std::size_t n, int bits, Affine t, IntGrid g, Ro
       if constexpr (kSt) us->fill(u, m);
       if (bits == 8) {  // a code is a byte: written in place, no pack pass
         if (constant) std::fill_n(bytes + i0, m, static_cast<unsigned char>(0));
-        else quantize_int_block<kSt, kTr>(x + i0, m, t, g, qmax, u, bytes + i0);
+        else quantize_int_block<kSt, kTr>(x + i0, m, t, ralpha, g, rscale, qmax, u, bytes + i0);
         continue;
       }
       if (constant) std::fill_n(q, m, 0u);
-      else quantize_int_block<kSt, kTr>(x + i0, m, t, g, qmax, u, q);
+      else quantize_int_block<kSt, kTr>(x + i0, m, t, ralpha, g, rscale, qmax, u, q);
       pack_bits(q, m, bits, out + i0 / 8 * static_cast<std::size_t>(bits));
     }
   });
@@ -413,8 +414,8 @@ void encode_int_ref(const float* x, std::size_t n, int bits, Affine t, IntGrid g
     const double u = r == Rounding::kStochastic ? static_cast<double>(us->next()) : 0.5;
     if (!(g.scale > 0.0f)) continue;  // constant variable: code 0
     float y = x[i];
-    if (!t.is_identity()) y = (y - t.beta) / t.alpha;
-    const float v = (y - g.lo) / g.scale;
+    if (!t.is_identity()) y = (y - t.beta) * (1.0f / t.alpha);
+    const float v = (y - g.lo) * (1.0f / g.scale);
     const double k = std::floor(static_cast<double>(v) + u);  // exact in double
     codes[i] = std::isnan(k) ? 0u : static_cast<std::uint32_t>(std::clamp(k, 0.0, qmax));
   }

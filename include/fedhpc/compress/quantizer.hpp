@@ -12,6 +12,9 @@
 /// Integer mode, b in [2, 16], on y = x' (or x):
 ///   lo = min y,  s = (max y - lo) / (2^b - 1)  (s = 0 when max y == lo: all codes 0),
 ///   q = clamp(floor((y - lo)/s + u), 0, 2^b - 1),  decode  lo + s*q,
+/// where the encoder evaluates both quotients in float as products with the
+/// float reciprocals, y = (x - beta) * (1/alpha) and t = (y - lo) * (1/s)
+/// (a few ulp of t from the exact quotient; no division per element),
 /// with u = 1/2 (nearest: |y - dec| <= s/2) or u ~ U[0,1) (stochastic:
 /// E[dec] = y, |y - dec| < s). With t = (y - lo)/s, floor(t + u) is evaluated
 /// as floor(t) + [t - floor(t) >= 1 - u]: equal in exact arithmetic, and free of
