@@ -67,15 +67,17 @@ void quantize_int_block(const float* __restrict x, std::size_t m, Affine t, floa
   }
 }
 
-/// Values of m codes (std::uint32_t, or unsigned char: 8-bit codes read packed).
-template <bool kTransform, class Code>
-void dequantize_int_block(const Code* __restrict q, std::size_t m, Affine t, IntGrid g,
-                          float* __restrict out) {
-  for (std::size_t j = 0; j < m; ++j) {
-    float y = g.lo + g.scale * static_cast<float>(q[j]);
-    if constexpr (kTransform) y = t.alpha * y + t.beta;
-    out[j] = y;
-  }
+/// Values lo + s*q of m codes (std::uint32_t, or unsigned char: 8-bit codes read packed).
+template <class Code>
+void dequantize_int_block(const Code* __restrict q, std::size_t m, IntGrid d, float* __restrict out) {
+  for (std::size_t j = 0; j < m; ++j) out[j] = d.lo + d.scale * static_cast<float>(q[j]);
+}
+
+/// The decode map of grid g under transform t as one grid: alpha*(lo + s*q) + beta
+/// = (alpha*lo + beta) + (alpha*s)*q, both coefficients rounded to float.
+IntGrid decode_grid(Affine t, IntGrid g) noexcept {
+  if (t.is_identity()) return g;
+  return {t.alpha * g.lo + t.beta, t.alpha * g.scale};
 }
 
 /// Constants of a float format for the block kernels.
@@ -390,18 +392,17 @@ void encode_int(const float* x, std::size_t n, int bits, Affine t, IntGrid g, Ro
 
 void decode_int(const std::byte* in, std::size_t n, int bits, Affine t, IntGrid g, float* out) {
   check_int_bits(bits);
+  const IntGrid d = decode_grid(t, g);
+  if (bits == 8) {  // a code is a byte: read in place, no unpack pass
+    dequantize_int_block(reinterpret_cast<const unsigned char*>(in), n, d, out);
+    return;
+  }
   alignas(64) std::uint32_t q[kBlock];  // (kBlock) codes of the block
-  dispatch(Rounding::kNearest, t, [&]<bool, bool kTr>() {
-    if (bits == 8) {  // a code is a byte: read in place, no unpack pass
-      dequantize_int_block<kTr>(reinterpret_cast<const unsigned char*>(in), n, t, g, out);
-      return;
-    }
-    for (std::size_t i0 = 0; i0 < n; i0 += kBlock) {
-      const std::size_t m = std::min(kBlock, n - i0);
-      unpack_bits(in + i0 / 8 * static_cast<std::size_t>(bits), m, bits, q);
-      dequantize_int_block<kTr>(q, m, t, g, out + i0);
-    }
-  });
+  for (std::size_t i0 = 0; i0 < n; i0 += kBlock) {
+    const std::size_t m = std::min(kBlock, n - i0);
+    unpack_bits(in + i0 / 8 * static_cast<std::size_t>(bits), m, bits, q);
+    dequantize_int_block(q, m, d, out + i0);
+  }
 }
 
 void encode_int_ref(const float* x, std::size_t n, int bits, Affine t, IntGrid g, Rounding r,
@@ -426,11 +427,13 @@ void decode_int_ref(const std::byte* in, std::size_t n, int bits, Affine t, IntG
   check_int_bits(bits);
   std::vector<std::uint32_t> codes(n);
   unpack_bits_ref(in, n, bits, codes.data());
-  for (std::size_t i = 0; i < n; ++i) {
-    float y = g.lo + g.scale * static_cast<float>(codes[i]);
-    if (!t.is_identity()) y = t.alpha * y + t.beta;
-    out[i] = y;
+  // One affine map of the code (see the header).
+  float lo = g.lo, scale = g.scale;
+  if (!t.is_identity()) {
+    lo = t.alpha * g.lo + t.beta;
+    scale = t.alpha * g.scale;
   }
+  for (std::size_t i = 0; i < n; ++i) out[i] = lo + scale * static_cast<float>(codes[i]);
 }
 
 void encode_float(const float* x, std::size_t n, FloatFormat f, Affine t, Rounding r,

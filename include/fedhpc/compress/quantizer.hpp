@@ -133,7 +133,9 @@ void encode_int(const float* x, std::size_t n, int bits, Affine t, IntGrid g, Ro
 /// Reference encode_int: one element and one UniformStream::next() at a time, in double, then pack_bits_ref.
 void encode_int_ref(const float* x, std::size_t n, int bits, Affine t, IntGrid g, Rounding r,
                     UniformStream* u, std::byte* out);
-/// Decodes encode_int output: out_i = t.alpha * (g.lo + g.scale * q_i) + t.beta.
+/// Decodes encode_int output: out_i = t.alpha * (g.lo + g.scale * q_i) + t.beta, evaluated
+/// as one affine map of the code, (t.alpha*g.lo + t.beta) + (t.alpha*g.scale) * q_i with both
+/// coefficients rounded to float once per call (two float operations per element).
 void decode_int(const std::byte* in, std::size_t n, int bits, Affine t, IntGrid g, float* out);
 /// Reference decode_int.
 void decode_int_ref(const std::byte* in, std::size_t n, int bits, Affine t, IntGrid g, float* out);
