@@ -105,7 +105,7 @@ std::span<const float> EncodedStore::acquire_range(std::size_t i, std::size_t be
 
 void EncodedStore::release(std::size_t) noexcept { held_ = kNone; }
 
-void EncodedStore::step(std::span<const float> grads, std::span<float> velocity,
+void EncodedStore::step(std::span<float> grads, std::span<float> velocity,
                         const SgdHyper& h, Rng& rng) {
   // The step's stochastic draws: one stream seeded by the client's rounding
   // stream, one uniform per quantized element in (variable, element) order.
@@ -116,7 +116,7 @@ void EncodedStore::step(std::span<const float> grads, std::span<float> velocity,
     const auto& var = layout_->var(i);
     const std::size_t n = var.size;
     const std::size_t T = std::min(n, tile_ == kUnbounded ? n : tile_);
-    const float* g = grads.data() + var.offset;
+    float* g = grads.data() + var.offset;
     float* vel = velocity.empty() ? nullptr : velocity.data() + var.offset;
     const auto old = local_.scalars(i);
     const auto anchor_scalars = prox_ ? down_.scalars(i) : compress::EncodedParams::Scalars{};
@@ -137,32 +137,28 @@ void EncodedStore::step(std::span<const float> grads, std::span<float> velocity,
       }
       continue;
     }
-    // Pass 1: range and mean of the updated variable's quantized elements
-    // (all of them unless PPQ keeps some of its blocks fp32), accumulated as
-    // one sequence in 16 interleaved lanes (the same result for any tiling);
-    // nothing is committed.
+    // Pass 1: the update, committed, tile by tile; the range and mean of the
+    // updated quantized elements (all of them unless PPQ keeps some of its
+    // blocks fp32), accumulated as one sequence in 16 interleaved lanes (the
+    // same result for any tiling); the updated tile replaces its gradient.
     compress::RangeAccumulator acc;
     const bool mixed = local_.is_mixed(i);
     for (std::size_t b = 0; b < n; b += T) {
       const std::size_t c = std::min(T, n - b);
       const float* w0 = load(b, c);
-      sgd_update<false>(w, g + b, w0, vel ? vel + b : nullptr, c, h);
+      sgd_update(w, g + b, w0, vel ? vel + b : nullptr, c, h);
       if (!mixed) acc.add(w, c);
       else
         local_.for_each_run(i, b, c, [&](std::size_t pos, std::size_t m, bool fp32) {
           if (!fp32) acc.add(w + (pos - b), m);
         });
+      std::copy_n(w, c, g + b);
     }
     // The quantizer skips NaN in its range and would encode it as a valid code.
     if (!std::isfinite(acc.sum())) diverged_ = true;
     const auto fresh = local_.scalars_for(acc.result());
-    // Pass 2: the same update, committed, encoded tile by tile with the new scalars.
-    for (std::size_t b = 0; b < n; b += T) {
-      const std::size_t c = std::min(T, n - b);
-      const float* w0 = load(b, c);
-      sgd_update(w, g + b, w0, vel ? vel + b : nullptr, c, h);
-      local_.encode_range(i, b, std::span<const float>(w, c), fresh, rounding_, u);
-    }
+    // Pass 2: the whole updated variable encoded with the new scalars.
+    local_.encode_range(i, 0, std::span<const float>(g, n), fresh, rounding_, u);
     local_.set_scalars(i, fresh);
   }
 }
