@@ -74,7 +74,7 @@ struct MinMaxMean {
 MinMax min_max(const float* x, std::size_t n);
 /// Reference min_max: one sequential loop.
 MinMax min_max_ref(const float* x, std::size_t n);
-/// min, max and mean of x[0..n), n >= 1; the sum uses 8 interleaved double accumulators.
+/// min, max and mean of x[0..n), n >= 1: RangeAccumulator over x (16 interleaved double lanes).
 MinMaxMean min_max_mean(const float* x, std::size_t n);
 /// Reference min_max_mean: one sequential double sum (agrees up to summation order).
 MinMaxMean min_max_mean_ref(const float* x, std::size_t n);

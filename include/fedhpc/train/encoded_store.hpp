@@ -8,8 +8,9 @@
 /// and parks the updated values in the variable's own slot of the gradient
 /// buffer (its gradient is consumed by then; the buffer is counted anyway); a
 /// second pass encodes them from there with the new scalars. No fp32 copy of
-/// the parameters is held beyond the gradient buffer and one tile. The broadcast is encoded once per round with the same codec
-/// (transport rounding) and is every client's starting point.
+/// the parameters is held beyond the gradient buffer and one tile. The
+/// broadcast is encoded once per round with the same codec (transport
+/// rounding) and is every client's starting point.
 #include <vector>
 
 #include "fedhpc/compress/param_codec.hpp"
