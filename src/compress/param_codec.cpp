@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <optional>
 #include <string>
 
 #include "fedhpc/core/error.hpp"
@@ -171,25 +172,20 @@ void EncodedParams::set_fp32_blocks(std::span<const std::size_t> chosen) {
 }
 
 MinMaxMean EncodedParams::quantized_stats(const Slot& v, const float* x) const {
-  MinMaxMean st{0.0f, 0.0f, 0.0};
-  bool first = true;
-  double sum = 0.0;
+  RangeAccumulator acc;  // the quantized elements as one sequence: min_max_mean of them
   for_each_block_run(v, 0, v.size, [&](std::size_t pos, std::size_t n, bool fp32, std::size_t) {
-    if (fp32) return;
-    const MinMaxMean r = min_max_mean(x + pos, n);
-    st.lo = first ? r.lo : std::min(st.lo, r.lo);
-    st.hi = first ? r.hi : std::max(st.hi, r.hi);
-    sum += r.mean * static_cast<double>(n);
-    first = false;
+    if (!fp32) acc.add(x + pos, n);
   });
-  st.mean = sum / static_cast<double>(v.size - v.n_fp32);
-  return st;
+  return acc.result();
 }
 
 void EncodedParams::encode_all(std::span<const float> flat, Rounding r, Rng& rng) {
   expects(flat.size() == num_params_, "EncodedParams::encode_all: buffer size != parameter count");
+  std::optional<UniformStream> u;
+  if (r == Rounding::kStochastic && std::any_of(vars_.begin(), vars_.end(), [](const Slot& v) { return v.quantized; }))
+    u.emplace(rng);
   for (std::size_t i = 0; i < vars_.size(); ++i)
-    encode_var(i, flat.subspan(vars_[i].offset, vars_[i].size), r, rng);
+    encode_var(i, flat.subspan(vars_[i].offset, vars_[i].size), r, u ? &*u : nullptr);
 }
 
 void EncodedParams::decode_all(std::span<float> flat) const {
@@ -198,7 +194,7 @@ void EncodedParams::decode_all(std::span<float> flat) const {
     decode_var(i, flat.subspan(vars_[i].offset, vars_[i].size));
 }
 
-void EncodedParams::encode_var(std::size_t i, std::span<const float> values, Rounding r, Rng& rng) {
+void EncodedParams::encode_var(std::size_t i, std::span<const float> values, Rounding r, UniformStream* u) {
   expects(i < vars_.size(), "EncodedParams::encode_var: variable index out of range");
   const Slot& v = vars_[i];
   expects(values.size() == v.size, "EncodedParams::encode_var: buffer size != variable size");
@@ -211,7 +207,7 @@ void EncodedParams::encode_var(std::size_t i, std::span<const float> values, Rou
   if (v.n_fp32 > 0) {  // PPQ blocks: scalars from the quantized elements only
     const Scalars s = scalars_for(quantized_stats(v, x));
     set_scalars(i, s);
-    encode_range(i, 0, values, s, r, rng);
+    encode_range(i, 0, values, s, r, u);
     return;
   }
   Affine t;
@@ -229,9 +225,9 @@ void EncodedParams::encode_var(std::size_t i, std::span<const float> values, Rou
     const IntGrid g = int_grid(range, spec_.bits);
     put(p, g.lo);
     put(p, g.scale);
-    encode_int(x, v.size, spec_.bits, t, g, r, rng, p);
+    encode_int(x, v.size, spec_.bits, t, g, r, u, p);
   } else {
-    encode_float(x, v.size, format_, t, r, rng, p);
+    encode_float(x, v.size, format_, t, r, u, p);
   }
 }
 
@@ -346,7 +342,7 @@ void EncodedParams::decode_range(std::size_t i, std::size_t begin, std::span<flo
 }
 
 void EncodedParams::encode_range(std::size_t i, std::size_t begin, std::span<const float> values,
-                                 const Scalars& s, Rounding r, Rng& rng) {
+                                 const Scalars& s, Rounding r, UniformStream* u) {
   expects(i < vars_.size(), "EncodedParams::encode_range: variable index out of range");
   const Slot& v = vars_[i];
   expects(begin + values.size() <= v.size, "EncodedParams::encode_range: range outside the variable");
@@ -361,8 +357,8 @@ void EncodedParams::encode_range(std::size_t i, std::size_t begin, std::span<con
   p += header_bytes();
   const int bits = spec_.code_bits();
   const auto codes = [&](const float* x, std::size_t n, std::byte* c) {
-    if (spec_.codec == StorageSpec::Codec::kInt) encode_int(x, n, spec_.bits, s.t, s.g, r, rng, c);
-    else encode_float(x, n, format_, s.t, r, rng, c);
+    if (spec_.codec == StorageSpec::Codec::kInt) encode_int(x, n, spec_.bits, s.t, s.g, r, u, c);
+    else encode_float(x, n, format_, s.t, r, u, c);
   };
   if (v.n_fp32 == 0) {
     codes(values.data(), values.size(), p + code_offset(begin, bits));

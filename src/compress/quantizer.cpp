@@ -44,37 +44,40 @@ void dispatch(Rounding r, Affine t, F&& f) {
   else f.template operator()<false, false>();
 }
 
-/// Fills u[0..m) with the next m uniforms of rng.
-inline void draw_uniforms(Rng& rng, float* u, std::size_t m) {
-  for (std::size_t j = 0; j < m; ++j) u[j] = rng.uniformf();
+void check_stream(Rounding r, const UniformStream* u) {
+  expects(r != Rounding::kStochastic || u != nullptr, "stochastic rounding without a uniform stream");
 }
 
-/// Integer codes of one block (see the header for the math).
-template <bool kStochastic, bool kTransform>
-void quantize_int_block(const float* __restrict x, std::size_t m, Affine t, IntGrid g, float qmax,
-                        const float* __restrict u, std::uint32_t* __restrict q) {
+/// Integer codes of one block (see the header for the math); Code is
+/// std::uint32_t, or unsigned char to write 8-bit codes packed in place.
+template <bool kStochastic, bool kTransform, class Code>
+void quantize_int_block(const float* __restrict x, std::size_t m, Affine t, float ralpha, IntGrid g,
+                        float rscale, float qmax, const float* __restrict u, Code* __restrict q) {
   for (std::size_t j = 0; j < m; ++j) {
     float y = x[j];
-    if constexpr (kTransform) y = (y - t.beta) / t.alpha;
-    float v = (y - g.lo) / g.scale;
+    if constexpr (kTransform) y = (y - t.beta) * ralpha;
+    float v = (y - g.lo) * rscale;
     v = v > 0.0f ? v : 0.0f;  // also maps NaN to 0
     v = v < qmax ? v : qmax;
     const auto whole = static_cast<std::int32_t>(v);  // floor: v >= 0
     const float frac = v - static_cast<float>(whole);  // exact
     float threshold = 0.5f;
     if constexpr (kStochastic) threshold = 1.0f - u[j];  // exact: u is a multiple of 2^-24
-    q[j] = static_cast<std::uint32_t>(whole) + (frac >= threshold ? 1u : 0u);
+    q[j] = static_cast<Code>(static_cast<std::uint32_t>(whole) + (frac >= threshold ? 1u : 0u));
   }
 }
 
-template <bool kTransform>
-void dequantize_int_block(const std::uint32_t* __restrict q, std::size_t m, Affine t, IntGrid g,
-                          float* __restrict out) {
-  for (std::size_t j = 0; j < m; ++j) {
-    float y = g.lo + g.scale * static_cast<float>(q[j]);
-    if constexpr (kTransform) y = t.alpha * y + t.beta;
-    out[j] = y;
-  }
+/// Values lo + s*q of m codes (std::uint32_t, or unsigned char: 8-bit codes read packed).
+template <class Code>
+void dequantize_int_block(const Code* __restrict q, std::size_t m, IntGrid d, float* __restrict out) {
+  for (std::size_t j = 0; j < m; ++j) out[j] = d.lo + d.scale * static_cast<float>(q[j]);
+}
+
+/// The decode map of grid g under transform t as one grid: alpha*(lo + s*q) + beta
+/// = (alpha*lo + beta) + (alpha*s)*q, both coefficients rounded to float.
+IntGrid decode_grid(Affine t, IntGrid g) noexcept {
+  if (t.is_identity()) return g;
+  return {t.alpha * g.lo + t.beta, t.alpha * g.scale};
 }
 
 /// Constants of a float format for the block kernels.
@@ -203,14 +206,11 @@ float float_value_ref(std::uint32_t code, FloatFormat f) {
   return neg ? -vf : vf;
 }
 
-template <bool kWithMean>
-void reduce(const float* x, std::size_t n, float& lo_out, float& hi_out, double& sum_out) {
+void reduce(const float* x, std::size_t n, float& lo_out, float& hi_out) {
   float lo[kLanes], hi[kLanes];  // (kLanes) per-lane running min / max
-  double sum[kLanes];            // (kLanes) per-lane sums
   for (std::size_t j = 0; j < kLanes; ++j) {
     lo[j] = kInf;
     hi[j] = -kInf;
-    sum[j] = 0.0;
   }
   std::size_t i = 0;
   for (; i + kLanes <= n; i += kLanes) {
@@ -218,26 +218,21 @@ void reduce(const float* x, std::size_t n, float& lo_out, float& hi_out, double&
       const float v = x[i + j];
       lo[j] = v < lo[j] ? v : lo[j];
       hi[j] = v > hi[j] ? v : hi[j];
-      if constexpr (kWithMean) sum[j] += static_cast<double>(v);
     }
   }
   for (std::size_t j = 0; i < n; ++i, ++j) {
     const float v = x[i];
     lo[j] = v < lo[j] ? v : lo[j];
     hi[j] = v > hi[j] ? v : hi[j];
-    if constexpr (kWithMean) sum[j] += static_cast<double>(v);
   }
   float l = kInf, h = -kInf;
-  double s = 0.0;
   for (std::size_t j = 0; j < kLanes; ++j) {
     l = lo[j] < l ? lo[j] : l;
     h = hi[j] > h ? hi[j] : h;
-    s += sum[j];
   }
   if (!(l <= h)) l = h = 0.0f;  // every element NaN
   lo_out = l;
   hi_out = h;
-  sum_out = s;
 }
 
 }  // namespace
@@ -245,18 +240,82 @@ void reduce(const float* x, std::size_t n, float& lo_out, float& hi_out, double&
 MinMax min_max(const float* x, std::size_t n) {
   expects(n >= 1, "min_max: empty variable");
   MinMax r;
-  double unused = 0.0;
-  reduce<false>(x, n, r.lo, r.hi, unused);
+  reduce(x, n, r.lo, r.hi);
   return r;
 }
 
 MinMaxMean min_max_mean(const float* x, std::size_t n) {
   expects(n >= 1, "min_max_mean: empty variable");
-  MinMaxMean r;
-  double sum = 0.0;
-  reduce<true>(x, n, r.lo, r.hi, sum);
-  r.mean = sum / static_cast<double>(n);
-  return r;
+  RangeAccumulator a;
+  a.add(x, n);
+  return a.result();
+}
+
+static_assert(RangeAccumulator::kLanes == kLanes);
+
+RangeAccumulator::RangeAccumulator() noexcept {
+  for (std::size_t j = 0; j < kLanes; ++j) {
+    lo_[j] = kInf;
+    hi_[j] = -kInf;
+    sum_[j] = 0.0;
+  }
+}
+
+void RangeAccumulator::add(const float* x, std::size_t n) noexcept {
+  // Lanes as SIMD registers (GCC/Clang vector extensions): min/max of all 16
+  // in one, the double sums of lanes 0-7 and 8-15 in two. Same arithmetic per
+  // lane as one element at a time (the scalar head and tail below).
+  typedef float F16 __attribute__((vector_size(4 * kLanes)));
+  typedef float F8 __attribute__((vector_size(2 * kLanes)));
+  typedef double D8 __attribute__((vector_size(4 * kLanes)));
+  const auto one = [this](std::size_t j, float v) {
+    lo_[j] = v < lo_[j] ? v : lo_[j];
+    hi_[j] = v > hi_[j] ? v : hi_[j];
+    sum_[j] += static_cast<double>(v);
+  };
+  std::size_t i = 0;
+  for (std::size_t j = n_ % kLanes; j != 0 && j < kLanes && i < n; ++j, ++i) one(j, x[i]);  // to lane 0
+  if (i + kLanes <= n) {
+    F16 lo, hi;
+    D8 s0, s1;
+    std::memcpy(&lo, lo_, sizeof lo);
+    std::memcpy(&hi, hi_, sizeof hi);
+    std::memcpy(&s0, sum_, sizeof s0);
+    std::memcpy(&s1, sum_ + kLanes / 2, sizeof s1);
+    for (; i + kLanes <= n; i += kLanes) {
+      F16 v;
+      F8 a, b;
+      std::memcpy(&v, x + i, sizeof v);
+      std::memcpy(&a, x + i, sizeof a);
+      std::memcpy(&b, x + i + kLanes / 2, sizeof b);
+      lo = v < lo ? v : lo;  // NaN compares false: ignored
+      hi = v > hi ? v : hi;
+      s0 += __builtin_convertvector(a, D8);
+      s1 += __builtin_convertvector(b, D8);
+    }
+    std::memcpy(lo_, &lo, sizeof lo);
+    std::memcpy(hi_, &hi, sizeof hi);
+    std::memcpy(sum_, &s0, sizeof s0);
+    std::memcpy(sum_ + kLanes / 2, &s1, sizeof s1);
+  }
+  for (std::size_t j = 0; i < n; ++i, ++j) one(j, x[i]);
+  n_ += n;
+}
+
+double RangeAccumulator::sum() const noexcept {
+  double s = 0.0;
+  for (std::size_t j = 0; j < kLanes; ++j) s += sum_[j];
+  return s;
+}
+
+MinMaxMean RangeAccumulator::result() const noexcept {
+  float l = kInf, h = -kInf;
+  for (std::size_t j = 0; j < kLanes; ++j) {
+    l = lo_[j] < l ? lo_[j] : l;
+    h = hi_[j] > h ? hi_[j] : h;
+  }
+  if (!(l <= h)) l = h = 0.0f;  // every element NaN
+  return {l, h, sum() / static_cast<double>(n_)};
 }
 
 MinMax min_max_ref(const float* x, std::size_t n) {
@@ -305,49 +364,59 @@ float FloatFormat::max_finite() const noexcept {
 
 float FloatFormat::min_normal() const noexcept { return std::ldexp(1.0f, 1 - bias()); }
 
-void encode_int(const float* x, std::size_t n, int bits, Affine t, IntGrid g, Rounding r, Rng& rng,
-                std::byte* out) {
+void encode_int(const float* x, std::size_t n, int bits, Affine t, IntGrid g, Rounding r,
+                UniformStream* us, std::byte* out) {
   check_int_bits(bits);
+  check_stream(r, us);
   const float qmax = static_cast<float>((1u << bits) - 1u);
   const bool constant = !(g.scale > 0.0f);
+  const float ralpha = 1.0f / t.alpha, rscale = constant ? 0.0f : 1.0f / g.scale;  // multiply, not divide
   alignas(64) float u[kBlock];          // (kBlock) uniforms of the block
   alignas(64) std::uint32_t q[kBlock];  // (kBlock) codes of the block
-  Rng local = rng;  // keeps the generator state in registers
+  auto* bytes = reinterpret_cast<unsigned char*>(out);
   dispatch(r, t, [&]<bool kSt, bool kTr>() {
     for (std::size_t i0 = 0; i0 < n; i0 += kBlock) {
       const std::size_t m = std::min(kBlock, n - i0);
-      if constexpr (kSt) draw_uniforms(local, u, m);
+      if constexpr (kSt) us->fill(u, m);
+      if (bits == 8) {  // a code is a byte: written in place, no pack pass
+        if (constant) std::fill_n(bytes + i0, m, static_cast<unsigned char>(0));
+        else quantize_int_block<kSt, kTr>(x + i0, m, t, ralpha, g, rscale, qmax, u, bytes + i0);
+        continue;
+      }
       if (constant) std::fill_n(q, m, 0u);
-      else quantize_int_block<kSt, kTr>(x + i0, m, t, g, qmax, u, q);
+      else quantize_int_block<kSt, kTr>(x + i0, m, t, ralpha, g, rscale, qmax, u, q);
       pack_bits(q, m, bits, out + i0 / 8 * static_cast<std::size_t>(bits));
     }
   });
-  rng = local;
 }
 
 void decode_int(const std::byte* in, std::size_t n, int bits, Affine t, IntGrid g, float* out) {
   check_int_bits(bits);
+  const IntGrid d = decode_grid(t, g);
+  if (bits == 8) {  // a code is a byte: read in place, no unpack pass
+    dequantize_int_block(reinterpret_cast<const unsigned char*>(in), n, d, out);
+    return;
+  }
   alignas(64) std::uint32_t q[kBlock];  // (kBlock) codes of the block
-  dispatch(Rounding::kNearest, t, [&]<bool, bool kTr>() {
-    for (std::size_t i0 = 0; i0 < n; i0 += kBlock) {
-      const std::size_t m = std::min(kBlock, n - i0);
-      unpack_bits(in + i0 / 8 * static_cast<std::size_t>(bits), m, bits, q);
-      dequantize_int_block<kTr>(q, m, t, g, out + i0);
-    }
-  });
+  for (std::size_t i0 = 0; i0 < n; i0 += kBlock) {
+    const std::size_t m = std::min(kBlock, n - i0);
+    unpack_bits(in + i0 / 8 * static_cast<std::size_t>(bits), m, bits, q);
+    dequantize_int_block(q, m, d, out + i0);
+  }
 }
 
 void encode_int_ref(const float* x, std::size_t n, int bits, Affine t, IntGrid g, Rounding r,
-                    Rng& rng, std::byte* out) {
+                    UniformStream* us, std::byte* out) {
   check_int_bits(bits);
+  check_stream(r, us);
   const double qmax = static_cast<double>((1u << bits) - 1u);
   std::vector<std::uint32_t> codes(n);
   for (std::size_t i = 0; i < n; ++i) {
-    const double u = r == Rounding::kStochastic ? static_cast<double>(rng.uniformf()) : 0.5;
+    const double u = r == Rounding::kStochastic ? static_cast<double>(us->next()) : 0.5;
     if (!(g.scale > 0.0f)) continue;  // constant variable: code 0
     float y = x[i];
-    if (!t.is_identity()) y = (y - t.beta) / t.alpha;
-    const float v = (y - g.lo) / g.scale;
+    if (!t.is_identity()) y = (y - t.beta) * (1.0f / t.alpha);
+    const float v = (y - g.lo) * (1.0f / g.scale);
     const double k = std::floor(static_cast<double>(v) + u);  // exact in double
     codes[i] = std::isnan(k) ? 0u : static_cast<std::uint32_t>(std::clamp(k, 0.0, qmax));
   }
@@ -358,30 +427,31 @@ void decode_int_ref(const std::byte* in, std::size_t n, int bits, Affine t, IntG
   check_int_bits(bits);
   std::vector<std::uint32_t> codes(n);
   unpack_bits_ref(in, n, bits, codes.data());
-  for (std::size_t i = 0; i < n; ++i) {
-    float y = g.lo + g.scale * static_cast<float>(codes[i]);
-    if (!t.is_identity()) y = t.alpha * y + t.beta;
-    out[i] = y;
+  // One affine map of the code (see the header).
+  float lo = g.lo, scale = g.scale;
+  if (!t.is_identity()) {
+    lo = t.alpha * g.lo + t.beta;
+    scale = t.alpha * g.scale;
   }
+  for (std::size_t i = 0; i < n; ++i) out[i] = lo + scale * static_cast<float>(codes[i]);
 }
 
-void encode_float(const float* x, std::size_t n, FloatFormat f, Affine t, Rounding r, Rng& rng,
-                  std::byte* out) {
+void encode_float(const float* x, std::size_t n, FloatFormat f, Affine t, Rounding r,
+                  UniformStream* us, std::byte* out) {
   check_format(f);
+  check_stream(r, us);
   const FloatConsts c(f);
   const int bits = f.bits();
   alignas(64) float u[kBlock];          // (kBlock) uniforms of the block
   alignas(64) std::uint32_t q[kBlock];  // (kBlock) codes of the block
-  Rng local = rng;
   dispatch(r, t, [&]<bool kSt, bool kTr>() {
     for (std::size_t i0 = 0; i0 < n; i0 += kBlock) {
       const std::size_t m = std::min(kBlock, n - i0);
-      if constexpr (kSt) draw_uniforms(local, u, m);
+      if constexpr (kSt) us->fill(u, m);
       quantize_float_block<kSt, kTr>(x + i0, m, c, t, u, q);
       pack_bits(q, m, bits, out + i0 / 8 * static_cast<std::size_t>(bits));
     }
   });
-  rng = local;
 }
 
 void decode_float(const std::byte* in, std::size_t n, FloatFormat f, Affine t, float* out) {
@@ -399,11 +469,12 @@ void decode_float(const std::byte* in, std::size_t n, FloatFormat f, Affine t, f
 }
 
 void encode_float_ref(const float* x, std::size_t n, FloatFormat f, Affine t, Rounding r,
-                      Rng& rng, std::byte* out) {
+                      UniformStream* us, std::byte* out) {
   check_format(f);
+  check_stream(r, us);
   std::vector<std::uint32_t> codes(n);
   for (std::size_t i = 0; i < n; ++i) {
-    const float u = r == Rounding::kStochastic ? rng.uniformf() : 0.0f;
+    const float u = r == Rounding::kStochastic ? us->next() : 0.0f;
     float y = x[i];
     if (!t.is_identity()) y = (y - t.beta) / t.alpha;
     codes[i] = float_code_ref(y, f, r, u);

@@ -95,7 +95,7 @@ void MaskedStore::add_regularizer(std::span<float> g) {
   }
 }
 
-void MaskedStore::step(std::span<const float> grads, std::span<float> velocity,
+void MaskedStore::step(std::span<float> grads, std::span<float> velocity,
                        const train::SgdHyper& h, Rng& rng) {
   train::SgdHyper hr = h;
   hr.lr = static_cast<float>(static_cast<double>(h.lr) * lr_factor_);

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <optional>
 
 #include "fedhpc/core/error.hpp"
 
@@ -104,13 +105,18 @@ std::span<const float> EncodedStore::acquire_range(std::size_t i, std::size_t be
 
 void EncodedStore::release(std::size_t) noexcept { held_ = kNone; }
 
-void EncodedStore::step(std::span<const float> grads, std::span<float> velocity,
+void EncodedStore::step(std::span<float> grads, std::span<float> velocity,
                         const SgdHyper& h, Rng& rng) {
+  // The step's stochastic draws: one stream seeded by the client's rounding
+  // stream, one uniform per quantized element in (variable, element) order.
+  std::optional<UniformStream> draws;
+  if (rounding_ == compress::Rounding::kStochastic) draws.emplace(rng);
+  UniformStream* u = draws ? &*draws : nullptr;
   for (std::size_t i = 0; i < layout_->num_vars(); ++i) {
     const auto& var = layout_->var(i);
     const std::size_t n = var.size;
     const std::size_t T = std::min(n, tile_ == kUnbounded ? n : tile_);
-    const float* g = grads.data() + var.offset;
+    float* g = grads.data() + var.offset;
     float* vel = velocity.empty() ? nullptr : velocity.data() + var.offset;
     const auto old = local_.scalars(i);
     const auto anchor_scalars = prox_ ? down_.scalars(i) : compress::EncodedParams::Scalars{};
@@ -127,43 +133,32 @@ void EncodedStore::step(std::span<const float> grads, std::span<float> velocity,
         const std::size_t c = std::min(T, n - b);
         const float* w0 = load(b, c);
         sgd_update(w, g + b, w0, vel ? vel + b : nullptr, c, h);
-        local_.encode_range(i, b, std::span<const float>(w, c), old, rounding_, rng);
+        local_.encode_range(i, b, std::span<const float>(w, c), old, rounding_, u);
       }
       continue;
     }
-    // Pass 1: range (and mean) of the updated variable's quantized elements
-    // (all of them unless PPQ keeps some of its blocks fp32); nothing is committed.
-    compress::MinMaxMean st{std::numeric_limits<float>::infinity(),
-                            -std::numeric_limits<float>::infinity(), 0.0};
-    double sum = 0.0;
-    const auto stats = [&](const float* x, std::size_t c) {
-      const auto mm = compress::min_max(x, c);
-      st.lo = std::min(st.lo, mm.lo);
-      st.hi = std::max(st.hi, mm.hi);
-      for (std::size_t k = 0; k < c; ++k) sum += x[k];
-    };
+    // Pass 1: the update, committed, tile by tile; the range and mean of the
+    // updated quantized elements (all of them unless PPQ keeps some of its
+    // blocks fp32), accumulated as one sequence in 16 interleaved lanes (the
+    // same result for any tiling); the updated tile replaces its gradient.
+    compress::RangeAccumulator acc;
     const bool mixed = local_.is_mixed(i);
     for (std::size_t b = 0; b < n; b += T) {
       const std::size_t c = std::min(T, n - b);
       const float* w0 = load(b, c);
-      sgd_update<false>(w, g + b, w0, vel ? vel + b : nullptr, c, h);
-      if (!mixed) stats(w, c);
+      sgd_update(w, g + b, w0, vel ? vel + b : nullptr, c, h);
+      if (!mixed) acc.add(w, c);
       else
         local_.for_each_run(i, b, c, [&](std::size_t pos, std::size_t m, bool fp32) {
-          if (!fp32) stats(w + (pos - b), m);
+          if (!fp32) acc.add(w + (pos - b), m);
         });
+      std::copy_n(w, c, g + b);
     }
-    st.mean = sum / static_cast<double>(local_.quantized_count(i));
     // The quantizer skips NaN in its range and would encode it as a valid code.
-    if (!std::isfinite(sum)) diverged_ = true;
-    const auto fresh = local_.scalars_for(st);
-    // Pass 2: the same update, committed, encoded tile by tile with the new scalars.
-    for (std::size_t b = 0; b < n; b += T) {
-      const std::size_t c = std::min(T, n - b);
-      const float* w0 = load(b, c);
-      sgd_update(w, g + b, w0, vel ? vel + b : nullptr, c, h);
-      local_.encode_range(i, b, std::span<const float>(w, c), fresh, rounding_, rng);
-    }
+    if (!std::isfinite(acc.sum())) diverged_ = true;
+    const auto fresh = local_.scalars_for(acc.result());
+    // Pass 2: the whole updated variable encoded with the new scalars.
+    local_.encode_range(i, 0, std::span<const float>(g, n), fresh, rounding_, u);
     local_.set_scalars(i, fresh);
   }
 }
@@ -198,9 +193,11 @@ double EncodedStore::fp32_weight_fraction() const {
 
 std::uint64_t EncodedStore::transient_bytes() const {
   // The decode tile (and the anchor's under FedProx) plus the codec kernels'
-  // block scratch (on the stack, held while a tile is encoded or decoded).
-  return 4ull * (transient_.size() + anchor_.size()) +
-         (local_.spec().codec == compress::StorageSpec::Codec::kFp32 ? 0 : compress::kCodecScratchBytes);
+  // block scratch (on the stack, held while a tile is encoded or decoded) and,
+  // with stochastic rounding, the step's UniformStream (on the stack).
+  if (local_.spec().codec == compress::StorageSpec::Codec::kFp32) return 4ull * (transient_.size() + anchor_.size());
+  return 4ull * (transient_.size() + anchor_.size()) + compress::kCodecScratchBytes +
+         (rounding_ == compress::Rounding::kStochastic ? sizeof(UniformStream) : 0);
 }
 
 }  // namespace fedhpc::train

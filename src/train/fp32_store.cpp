@@ -11,7 +11,7 @@ void Fp32Store::begin_round(int, std::span<const float> global) { global_ = glob
 
 void Fp32Store::start_client() { std::copy(global_.begin(), global_.end(), w_.begin()); }
 
-void Fp32Store::step(std::span<const float> grads, std::span<float> velocity, const SgdHyper& h,
+void Fp32Store::step(std::span<float> grads, std::span<float> velocity, const SgdHyper& h,
                      Rng&) {
   sgd_update(w_.data(), grads.data(), global_.data(), velocity.empty() ? nullptr : velocity.data(),
              w_.size(), h);

@@ -205,7 +205,8 @@ TEST(CompressParamCodec, DecodeVarAndEncodeVarActOnOneVariable) {
   std::vector<float> v(l.var(6).size);
   enc.decode_var(6, v);
   for (float& x : v) x -= 0.01f;
-  enc.encode_var(6, v, Rounding::kStochastic, rng);
+  UniformStream u(rng);
+  enc.encode_var(6, v, Rounding::kStochastic, &u);
   std::size_t pos = 0;
   for (std::size_t i = 0; i < l.num_vars(); ++i) {
     const bool same = std::equal(before.begin() + static_cast<std::ptrdiff_t>(pos),
@@ -443,7 +444,7 @@ TEST(CompressParamCodec, PpqRowBlocksStoreExactFp32AndCodesOnTheQuantizedGrid) {
       EncodedParams copy = enc;
       for (std::size_t b = 0; b < whole.size(); b += 1000)
         copy.encode_range(4, b, std::span<const float>(whole).subspan(b, std::min<std::size_t>(1000, whole.size() - b)),
-                          sc, Rounding::kNearest, rng);
+                          sc, Rounding::kNearest, nullptr);
       EXPECT_TRUE(std::equal(copy.data().begin(), copy.data().end(), enc.data().begin(), enc.data().end()));
     }
     // A pruned model's kept bytes are not defined by a count under row blocks.
@@ -459,22 +460,29 @@ TEST(CompressParamCodec, PpqRowBlocksStoreExactFp32AndCodesOnTheQuantizedGrid) {
 
 TEST(CompressParamCodec, PpqRowBlocksStochasticReencodingDrawsOnlyForCodes) {
   // Stochastic re-encoding draws one uniform per quantized element: the stream
-  // advances by the number of codes, not of parameters.
+  // advances by the number of codes, not of parameters; encode_all is
+  // encode_var over the variables with one stream seeded by its rng.
   const auto l = lenet5_layout();
   const auto w = random_model(l, 9);
   const auto spec = rows_spec(8, 0.1);
-  EncodedParams enc(l, spec);
+  EncodedParams enc(l, spec), by_var(l, spec);
   Rng sel_rng(9, Purpose::kStorage, 0);
   enc.set_fp32_blocks(select_fp32_blocks(enc.ppq_blocks(), 0.1, sel_rng));
+  Rng sel_rng2(9, Purpose::kStorage, 0);
+  by_var.set_fp32_blocks(select_fp32_blocks(by_var.ppq_blocks(), 0.1, sel_rng2));
   Rng a(9, Purpose::kStorage, 1), b(9, Purpose::kStorage, 1);
   enc.encode_all(w, Rounding::kStochastic, a);
+  UniformStream u(b);
+  for (std::size_t i = 0; i < l.num_vars(); ++i)
+    by_var.encode_var(i, std::span<const float>(w).subspan(l.var(i).offset, l.var(i).size), Rounding::kStochastic, &u);
+  EXPECT_TRUE(std::equal(enc.data().begin(), enc.data().end(), by_var.data().begin(), by_var.data().end()));
+  EXPECT_EQ(a.next(), b.next());  // the stream's seeding is all encode_all takes from rng
   std::size_t codes = 0;
   for (std::size_t i = 0; i < l.num_vars(); ++i) codes += enc.quantized_count(i);
   // rho = 0.1 keeps between 9 % and 10 % of the weights fp32.
   EXPECT_LT(codes, static_cast<std::size_t>(0.91 * kWeightParams));
   EXPECT_GE(codes, static_cast<std::size_t>(0.90 * kWeightParams));
-  for (std::size_t k = 0; k < codes; ++k) b.uniformf();
-  EXPECT_EQ(a.next(), b.next());
+  EXPECT_EQ(u.drawn(), codes);
 }
 
 TEST(CompressParamCodec, SpecValidationNamesTheKey) {

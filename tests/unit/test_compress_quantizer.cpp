@@ -49,26 +49,33 @@ std::vector<float> wide_values(std::size_t n, std::uint64_t key) {
 /// Affine maps tried by the agreement tests: identity and a PVT-like one.
 std::vector<Affine> affines() { return {Affine{}, Affine{0.37f, -0.051f}}; }
 
-std::uint64_t state_probe(Rng rng) { return rng.next(); }
+/// The next uniform of a copy of u: equal for two streams in the same state.
+float state_probe(UniformStream u) { return u.next(); }
 
 /// Scalar value of an encoded element for round trips.
-std::vector<float> int_round_trip(const std::vector<float>& x, int bits, Rounding r, Rng& rng,
+std::vector<float> int_round_trip(const std::vector<float>& x, int bits, Rounding r, UniformStream& u,
                                   IntGrid& g) {
   g = int_grid(min_max(x.data(), x.size()), bits);
   std::vector<std::byte> buf(packed_bytes(x.size(), bits));
-  encode_int(x.data(), x.size(), bits, Affine{}, g, r, rng, buf.data());
+  encode_int(x.data(), x.size(), bits, Affine{}, g, r, &u, buf.data());
   std::vector<float> out(x.size());
   decode_int(buf.data(), x.size(), bits, Affine{}, g, out.data());
   return out;
 }
 
 std::vector<float> float_round_trip(const std::vector<float>& x, FloatFormat f, Rounding r,
-                                    Rng& rng) {
+                                    UniformStream& u) {
   std::vector<std::byte> buf(packed_bytes(x.size(), f.bits()));
-  encode_float(x.data(), x.size(), f, Affine{}, r, rng, buf.data());
+  encode_float(x.data(), x.size(), f, Affine{}, r, &u, buf.data());
   std::vector<float> out(x.size());
   decode_float(buf.data(), x.size(), f, Affine{}, out.data());
   return out;
+}
+
+/// A round trip drawing from a fresh stream seeded by rng.
+std::vector<float> float_round_trip(const std::vector<float>& x, FloatFormat f, Rounding r, Rng& rng) {
+  UniformStream u(rng);
+  return float_round_trip(x, f, r, u);
 }
 
 }  // namespace
@@ -92,6 +99,38 @@ TEST(CompressQuantizer, RangeStatisticsAgreeWithReference) {
   EXPECT_EQ(min_max(nans.data(), nans.size()).hi, 0.0f);
 }
 
+TEST(CompressQuantizer, RangeAccumulatorIsMinMaxMeanOfTheWholeSequenceForAnySplit) {
+  auto x = normal_values(5003, 21, 2.0, -0.3);
+  x[77] = std::numeric_limits<float>::quiet_NaN();  // ignored by min/max, poisons the sum
+  const std::size_t splits[][6] = {{5003, 0, 0, 0, 0, 0}, {1, 15, 16, 17, 4096, 858},
+                                   {7, 7, 7, 1000, 3000, 982}, {4096, 907, 0, 0, 0, 0}};
+  std::vector<float> clean = x;
+  clean[77] = 0.25f;
+  const MinMaxMean whole = min_max_mean(clean.data(), clean.size());
+  for (const auto& split : splits) {
+    RangeAccumulator a, b;
+    std::size_t at = 0;
+    for (const std::size_t p : split) {
+      a.add(clean.data() + at, p);
+      b.add(x.data() + at, p);
+      at += p;
+    }
+    ASSERT_EQ(at, x.size());
+    EXPECT_EQ(a.count(), x.size());
+    const MinMaxMean r = a.result();
+    EXPECT_EQ(r.lo, whole.lo);
+    EXPECT_EQ(r.hi, whole.hi);
+    EXPECT_EQ(std::bit_cast<std::uint64_t>(r.mean), std::bit_cast<std::uint64_t>(whole.mean));  // bitwise
+    EXPECT_TRUE(std::isnan(b.sum()));
+    EXPECT_EQ(b.result().lo, whole.lo);
+  }
+  // Against the sequential reference: the same range, the mean up to summation order.
+  const MinMaxMean ref = min_max_mean_ref(clean.data(), clean.size());
+  EXPECT_EQ(whole.lo, ref.lo);
+  EXPECT_EQ(whole.hi, ref.hi);
+  EXPECT_NEAR(whole.mean, ref.mean, 1e-12 * (1.0 + std::abs(ref.mean)));
+}
+
 TEST(CompressQuantizer, IntFastAndReferenceAgree) {
   for (int bits = 2; bits <= 16; ++bits) {
     for (std::size_t n : kSizes) {
@@ -103,11 +142,14 @@ TEST(CompressQuantizer, IntFastAndReferenceAgree) {
           const auto x = normal_values(n, static_cast<std::uint64_t>(bits) * 100 + n);
           const IntGrid g = int_grid(transform_range(min_max(x.data(), n), t), bits);
           std::vector<std::byte> fast(packed_bytes(n, bits)), ref(fast.size());
-          Rng r1(5, Purpose::kBench, n), r2(5, Purpose::kBench, n);
-          encode_int(x.data(), n, bits, t, g, r, r1, fast.data());
-          encode_int_ref(x.data(), n, bits, t, g, r, r2, ref.data());
+          Rng p1(5, Purpose::kBench, n), p2(5, Purpose::kBench, n);
+          UniformStream r1(p1), r2(p2);
+          encode_int(x.data(), n, bits, t, g, r, &r1, fast.data());
+          encode_int_ref(x.data(), n, bits, t, g, r, &r2, ref.data());
           ASSERT_EQ(fast, ref);
-          ASSERT_EQ(state_probe(r1), state_probe(r2));  // same number of draws
+          ASSERT_EQ(r1.drawn(), r == Rounding::kStochastic ? n : 0u);  // one draw per element
+          ASSERT_EQ(r1.drawn(), r2.drawn());
+          ASSERT_EQ(state_probe(r1), state_probe(r2));
           std::vector<float> a(n), b(n);
           decode_int(fast.data(), n, bits, t, g, a.data());
           decode_int_ref(fast.data(), n, bits, t, g, b.data());
@@ -126,7 +168,8 @@ TEST(CompressQuantizer, IntRoundTripErrorBounds) {
     const double slack = 4.0 * std::numeric_limits<float>::epsilon() *
                          std::max(std::abs(mm.lo), std::abs(mm.hi));
     for (Rounding r : {Rounding::kNearest, Rounding::kStochastic}) {
-      Rng rng(3, Purpose::kBench, static_cast<std::uint64_t>(bits));
+      Rng parent(3, Purpose::kBench, static_cast<std::uint64_t>(bits));
+      UniformStream rng(parent);
       IntGrid g;
       const auto dec = int_round_trip(x, bits, r, rng, g);
       // Float evaluation of t = (x - lo)/s carries a relative error ~2^-23 of t <= 2^b - 1.
@@ -143,19 +186,23 @@ TEST(CompressQuantizer, IntRoundTripErrorBounds) {
 
 TEST(CompressQuantizer, IntEndpointsAreExactAndConstantVariablesDecodeExactly) {
   const std::vector<float> x = {-0.75f, 0.1f, 0.3f, 1.25f};
-  Rng rng(1, Purpose::kBench);
+  Rng parent(1, Purpose::kBench);
+  UniformStream rng(parent);
   IntGrid g;
   const auto dec = int_round_trip(x, 8, Rounding::kNearest, rng, g);
+  EXPECT_EQ(rng.drawn(), 0u);  // nearest draws nothing
   EXPECT_EQ(dec[0], -0.75f);
   EXPECT_NEAR(dec[3], 1.25f, 1e-6);
   // max == min: s = 0, every code 0, decode returns the value; the stream
   // still advances by one draw per element.
   const std::vector<float> c(37, 0.123f);
-  Rng a(2, Purpose::kBench), b(2, Purpose::kBench);
+  Rng pa(2, Purpose::kBench), pb(2, Purpose::kBench);
+  UniformStream a(pa), b(pb);
   const auto dc = int_round_trip(c, 4, Rounding::kStochastic, a, g);
   EXPECT_EQ(g.scale, 0.0f);
   for (float v : dc) EXPECT_EQ(v, 0.123f);
-  for (int i = 0; i < 37; ++i) b.uniformf();
+  for (int i = 0; i < 37; ++i) b.next();
+  EXPECT_EQ(a.drawn(), 37u);
   EXPECT_EQ(a.next(), b.next());
 }
 
@@ -165,7 +212,8 @@ TEST(CompressQuantizer, IntStochasticRoundingIsUnbiased) {
   for (int i = 0; i < 30; ++i) x.push_back(-0.97f + 0.0651f * static_cast<float>(i));
   const int trials = 20000;
   std::vector<double> sum(x.size(), 0.0);
-  Rng rng(9, Purpose::kBench);
+  Rng parent(9, Purpose::kBench);
+  UniformStream rng(parent);  // one stream: consecutive trials take consecutive draws
   IntGrid g;
   for (int k = 0; k < trials; ++k) {
     const auto dec = int_round_trip(x, 4, Rounding::kStochastic, rng, g);
@@ -210,10 +258,13 @@ TEST(CompressQuantizer, FloatFastAndReferenceAgree) {
                                           << (r == Rounding::kNearest ? " nearest" : " stochastic")
                                           << (t.is_identity() ? "" : " transform"));
           std::vector<std::byte> fast(packed_bytes(n, f.bits())), ref(fast.size());
-          Rng r1(6, Purpose::kBench, n), r2(6, Purpose::kBench, n);
-          encode_float(x.data(), n, f, t, r, r1, fast.data());
-          encode_float_ref(x.data(), n, f, t, r, r2, ref.data());
+          Rng p1(6, Purpose::kBench, n), p2(6, Purpose::kBench, n);
+          UniformStream r1(p1), r2(p2);
+          encode_float(x.data(), n, f, t, r, &r1, fast.data());
+          encode_float_ref(x.data(), n, f, t, r, &r2, ref.data());
           ASSERT_EQ(fast, ref);
+          ASSERT_EQ(r1.drawn(), r == Rounding::kStochastic ? n : 0u);
+          ASSERT_EQ(r1.drawn(), r2.drawn());
           ASSERT_EQ(state_probe(r1), state_probe(r2));
           std::vector<float> a(n), b(n);
           decode_float(fast.data(), n, f, t, a.data());
@@ -308,7 +359,8 @@ TEST(CompressQuantizer, FloatE8M23IsLosslessForFiniteFloats) {
   auto x = wide_values(100000, 3);
   std::erase_if(x, [](float v) { return !std::isfinite(v); });
   for (Rounding r : {Rounding::kNearest, Rounding::kStochastic}) {
-    Rng rng(2, Purpose::kBench);
+    Rng parent(2, Purpose::kBench);
+    UniformStream rng(parent);
     const auto dec = float_round_trip(x, FloatFormat{8, 23}, r, rng);
     for (std::size_t i = 0; i < x.size(); ++i)
       ASSERT_EQ(std::bit_cast<std::uint32_t>(dec[i]), std::bit_cast<std::uint32_t>(x[i]));
@@ -321,7 +373,8 @@ TEST(CompressQuantizer, FloatStochasticRoundingIsUnbiased) {
   const std::vector<float> x = {0.3f, -0.3f, 1.7f, 13.3f, 0.011f, -0.0041f, 200.0f, 0.0009f};
   const int trials = 20000;
   std::vector<double> sum(x.size(), 0.0);
-  Rng rng(8, Purpose::kBench);
+  Rng parent(8, Purpose::kBench);
+  UniformStream rng(parent);
   for (int k = 0; k < trials; ++k) {
     const auto dec = float_round_trip(x, f, Rounding::kStochastic, rng);
     for (std::size_t i = 0; i < x.size(); ++i) sum[i] += dec[i];
@@ -363,8 +416,7 @@ TEST(CompressQuantizer, PvtIntRoundTripBound) {
   for (int bits : {2, 4, 6, 8}) {
     const IntGrid g = int_grid(transform_range({st.lo, st.hi}, t), bits);
     std::vector<std::byte> buf(packed_bytes(x.size(), bits));
-    Rng rng(1, Purpose::kBench);
-    encode_int(x.data(), x.size(), bits, t, g, Rounding::kNearest, rng, buf.data());
+    encode_int(x.data(), x.size(), bits, t, g, Rounding::kNearest, nullptr, buf.data());
     std::vector<float> dec(x.size());
     decode_int(buf.data(), x.size(), bits, t, g, dec.data());
     const double bound = 0.5 * t.alpha * g.scale + 8.0 * std::numeric_limits<float>::epsilon() * 3.1;
@@ -381,11 +433,11 @@ TEST(CompressQuantizer, PvtFloatUsesTheFormatAroundTheMean) {
   const MinMaxMean st = min_max_mean(x.data(), x.size());
   const Affine t = pvt_affine(st);
   std::vector<std::byte> buf(packed_bytes(x.size(), f.bits()));
-  Rng rng(1, Purpose::kBench);
-  encode_float(x.data(), x.size(), f, t, Rounding::kNearest, rng, buf.data());
+  encode_float(x.data(), x.size(), f, t, Rounding::kNearest, nullptr, buf.data());
   std::vector<float> with(x.size());
   decode_float(buf.data(), x.size(), f, t, with.data());
-  Rng rng2(1, Purpose::kBench);
+  Rng parent(1, Purpose::kBench);
+  UniformStream rng2(parent);
   const auto without = float_round_trip(x, f, Rounding::kNearest, rng2);
   double err_with = 0.0, err_without = 0.0;
   for (std::size_t i = 0; i < x.size(); ++i) {

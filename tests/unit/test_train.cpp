@@ -162,8 +162,15 @@ TEST(Train, MemoryModelCountsStorageAndTransient) {
   q.begin_round(0, f.global);
   const auto mq = q.peak_memory(40);
   EXPECT_LT(mq.params, P);  // 4 bits + per-variable scalars
-  // Transient + FedProx anchor tiles, and the codec kernels' block scratch.
-  EXPECT_EQ(mq.decoded, 2 * 4 * f.net->layout().max_var_size() + compress::kCodecScratchBytes);
+  // Transient + FedProx anchor tiles, the codec kernels' block scratch and
+  // the stochastic re-encoding's stream state (none with nearest rounding).
+  ASSERT_EQ(f.cfg.storage.rounding, compress::Rounding::kStochastic);
+  EXPECT_EQ(mq.decoded, 2 * 4 * f.net->layout().max_var_size() + compress::kCodecScratchBytes + sizeof(UniformStream));
+  RunConfig nearest = f.cfg;
+  nearest.storage.rounding = compress::Rounding::kNearest;
+  train::SgdTrainer qn(nearest.client, *f.net, train::make_param_store(nearest, f.net->layout()));
+  qn.begin_round(0, f.global);
+  EXPECT_EQ(qn.peak_memory(40).decoded, 2 * 4 * f.net->layout().max_var_size() + compress::kCodecScratchBytes);
   EXPECT_EQ(q.downlink_bytes(), static_cast<std::int64_t>(mq.params));
   // Without a delta uplink nothing is kept for the update.
   EXPECT_EQ(m.received + m.workspace + mq.received + mq.workspace, 0u);

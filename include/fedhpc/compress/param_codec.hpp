@@ -27,6 +27,7 @@
 #include "fedhpc/compress/quantizer.hpp"
 #include "fedhpc/compress/storage_spec.hpp"
 #include "fedhpc/core/rng.hpp"
+#include "fedhpc/core/uniform_stream.hpp"
 #include "fedhpc/model/param_layout.hpp"
 
 namespace fedhpc::compress {
@@ -57,10 +58,12 @@ class EncodedParams {
   /// fp32_fraction of the weight parameters.
   void set_fp32_blocks(std::span<const std::size_t> chosen);
 
-  /// Encodes the whole model from flat (layout order, num_params()).
+  /// Encodes the whole model from flat (layout order, num_params()); stochastic
+  /// rounding draws from one UniformStream seeded by rng (nearest: rng unused).
   void encode_all(std::span<const float> flat, Rounding r, Rng& rng);
-  /// Re-encodes variable i from values (its size), recomputing its scalars.
-  void encode_var(std::size_t i, std::span<const float> values, Rounding r, Rng& rng);
+  /// Re-encodes variable i from values (its size), recomputing its scalars;
+  /// u: the stochastic draws (may be null with nearest rounding).
+  void encode_var(std::size_t i, std::span<const float> values, Rounding r, UniformStream* u);
   /// Decodes variable i into out (its size).
   void decode_var(std::size_t i, std::span<float> out) const;
   /// Decodes the whole model into flat (num_params()).
@@ -86,8 +89,9 @@ class EncodedParams {
   /// Encodes values as elements [begin, begin + values.size()) of variable i
   /// with scalars s; begin must be a multiple of kRangeAlign, and so must the
   /// size unless the range ends the variable. Touches no other element's bytes.
+  /// Draws one uniform of u per quantized element, in element order.
   void encode_range(std::size_t i, std::size_t begin, std::span<const float> values,
-                    const Scalars& s, Rounding r, Rng& rng);
+                    const Scalars& s, Rounding r, UniformStream* u);
 
   /// Stored bytes: packed codes + per-variable scalars + fp32 variables.
   std::size_t bytes() const noexcept { return arena_.size(); }

@@ -176,24 +176,25 @@ inline void box_muller(const std::uint64_t* r, float* c, float* s, std::size_t n
 class RngLanes {
  public:
   static constexpr std::size_t kLanes = 8;
+  /// One tick's draws, lane l in element l (GCC/Clang vector extension: one SIMD register).
+  typedef std::uint64_t Draws __attribute__((vector_size(8 * kLanes)));
   explicit RngLanes(Rng& parent) noexcept {
     for (std::size_t l = 0; l < kLanes; ++l)
       for (auto& w : s_) w[l] = mix64(parent.next());
   }
-  /// out[0, n) (n a multiple of kLanes): lane l fills l, l + kLanes, ...
-  void fill(std::uint64_t* out, std::size_t n) noexcept {
-    // GCC/Clang vector extensions: one SIMD register per state word.
-    typedef std::uint64_t V __attribute__((vector_size(8 * kLanes)));
-    V s0, s1, s2, s3;
-    std::memcpy(&s0, s_[0], sizeof(V));
-    std::memcpy(&s1, s_[1], sizeof(V));
-    std::memcpy(&s2, s_[2], sizeof(V));
-    std::memcpy(&s3, s_[3], sizeof(V));
-    for (std::size_t i = 0; i < n; i += kLanes) {
-      const V x = s1 * 5;
-      const V r = ((x << 7) | (x >> 57)) * 9;
-      std::memcpy(out + i, &r, sizeof(V));
-      const V t = s1 << 17;
+  /// Advances every lane `ticks` times, calling sink(t, r) with tick t's draws r.
+  template <class Sink>
+  void generate(std::size_t ticks, Sink&& sink) noexcept {
+    Draws s0, s1, s2, s3;  // state word k of every lane
+    std::memcpy(&s0, s_[0], sizeof(Draws));
+    std::memcpy(&s1, s_[1], sizeof(Draws));
+    std::memcpy(&s2, s_[2], sizeof(Draws));
+    std::memcpy(&s3, s_[3], sizeof(Draws));
+    for (std::size_t i = 0; i < ticks; ++i) {
+      const Draws x = s1 * 5;
+      const Draws r = ((x << 7) | (x >> 57)) * 9;
+      sink(i, static_cast<const Draws&>(r));
+      const Draws t = s1 << 17;
       s2 ^= s0;
       s3 ^= s1;
       s1 ^= s2;
@@ -201,10 +202,14 @@ class RngLanes {
       s2 ^= t;
       s3 = (s3 << 45) | (s3 >> 19);
     }
-    std::memcpy(s_[0], &s0, sizeof(V));
-    std::memcpy(s_[1], &s1, sizeof(V));
-    std::memcpy(s_[2], &s2, sizeof(V));
-    std::memcpy(s_[3], &s3, sizeof(V));
+    std::memcpy(s_[0], &s0, sizeof(Draws));
+    std::memcpy(s_[1], &s1, sizeof(Draws));
+    std::memcpy(s_[2], &s2, sizeof(Draws));
+    std::memcpy(s_[3], &s3, sizeof(Draws));
+  }
+  /// out[0, n) (n a multiple of kLanes): lane l fills l, l + kLanes, ...
+  void fill(std::uint64_t* out, std::size_t n) noexcept {
+    generate(n / kLanes, [out](std::size_t t, const Draws& r) { std::memcpy(out + t * kLanes, &r, sizeof r); });
   }
 
  private:

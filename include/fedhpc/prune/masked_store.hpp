@@ -33,7 +33,7 @@ class MaskedStore final : public train::ParamStore, private model::ParamSource {
   void begin_round(int round, std::span<const float> global) override;
   void start_client() override;
   model::ParamSource& source() override { return *this; }
-  void step(std::span<const float> grads, std::span<float> velocity, const train::SgdHyper& h,
+  void step(std::span<float> grads, std::span<float> velocity, const train::SgdHyper& h,
             Rng& rng) override;
   void finish_client(std::span<float> out) override;
   std::int64_t downlink_bytes() const override;

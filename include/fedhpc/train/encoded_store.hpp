@@ -3,12 +3,14 @@
 /// Forward and backward decode on demand into one transient buffer of at most
 /// storage.decode_tile elements (dense weights row tile by row tile, other
 /// variables whole); each optimizer step updates and re-encodes variable by
-/// variable, q_v <- Q(Q^-1(q_v) - lr * g_v), in tiles: a first pass finds the
-/// updated variable's range (and mean for PVT) without committing anything, a
-/// second pass recomputes the update, commits the velocity and encodes each
-/// tile with the new scalars. No fp32 copy of the model exists on the client
-/// path. The broadcast is encoded once per round with the same codec
-/// (transport rounding) and is every client's starting point.
+/// variable, q_v <- Q(Q^-1(q_v) - lr * g_v): a first pass updates it tile by
+/// tile (committing the velocity), accumulates its range (and mean for PVT)
+/// and parks the updated values in the variable's own slot of the gradient
+/// buffer (its gradient is consumed by then; the buffer is counted anyway); a
+/// second pass encodes them from there with the new scalars. No fp32 copy of
+/// the parameters is held beyond the gradient buffer and one tile. The
+/// broadcast is encoded once per round with the same codec (transport
+/// rounding) and is every client's starting point.
 #include <vector>
 
 #include "fedhpc/compress/param_codec.hpp"
@@ -24,7 +26,7 @@ class EncodedStore final : public ParamStore, private model::ParamSource {
   void begin_round(int round, std::span<const float> global) override;
   void start_client() override;
   model::ParamSource& source() override { return *this; }
-  void step(std::span<const float> grads, std::span<float> velocity, const SgdHyper& h,
+  void step(std::span<float> grads, std::span<float> velocity, const SgdHyper& h,
             Rng& rng) override;
   void finish_client(std::span<float> out) override;
   std::int64_t downlink_bytes() const override { return static_cast<std::int64_t>(down_.bytes()); }

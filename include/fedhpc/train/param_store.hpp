@@ -26,8 +26,10 @@ class ParamStore {
   /// The client's current parameters, for forward and backward.
   virtual model::ParamSource& source() = 0;
   /// One optimizer step from the full gradient; `rng` is the client's stream
-  /// (stochastic rounding when re-encoding).
-  virtual void step(std::span<const float> grads, std::span<float> velocity, const SgdHyper& h,
+  /// (stochastic rounding when re-encoding). The gradient is consumed: a
+  /// store may overwrite `grads` (EncodedStore keeps a variable's updated
+  /// values in its gradient slot between its two passes).
+  virtual void step(std::span<float> grads, std::span<float> velocity, const SgdHyper& h,
                     Rng& rng) = 0;
   /// The client's parameters as the server receives them (decoded), into out (P).
   virtual void finish_client(std::span<float> out) = 0;
@@ -65,7 +67,7 @@ class Fp32Store final : public ParamStore {
   void begin_round(int round, std::span<const float> global) override;
   void start_client() override;
   model::ParamSource& source() override { return source_; }
-  void step(std::span<const float> grads, std::span<float> velocity, const SgdHyper& h,
+  void step(std::span<float> grads, std::span<float> velocity, const SgdHyper& h,
             Rng& rng) override;
   void finish_client(std::span<float> out) override;
   std::int64_t downlink_bytes() const override { return static_cast<std::int64_t>(4 * w_.size()); }

@@ -14,10 +14,7 @@ struct SgdHyper {
 };
 
 /// Updates n parameters in place. w0: proximal anchor (may be null when
-/// prox_mu == 0); v: velocity (may be null when momentum == 0). With
-/// kCommit = false the velocity is read but not written (a preview of the new
-/// weights, bitwise equal to what the committing call computes).
-template <bool kCommit = true>
+/// prox_mu == 0); v: velocity (may be null when momentum == 0).
 inline void sgd_update(float* w, const float* g, const float* w0, float* v, std::size_t n,
                        const SgdHyper& h) noexcept {
   if (h.momentum == 0.0f) {
@@ -31,7 +28,7 @@ inline void sgd_update(float* w, const float* g, const float* w0, float* v, std:
     for (std::size_t i = 0; i < n; ++i) {
       const float prox = h.prox_mu == 0.0f ? 0.0f : h.prox_mu * (w[i] - w0[i]);
       const float vi = h.momentum * v[i] + (g[i] + h.weight_decay * w[i] + prox);
-      if constexpr (kCommit) v[i] = vi;
+      v[i] = vi;
       w[i] -= h.lr * vi;
     }
   }
