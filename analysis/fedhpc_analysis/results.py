@@ -185,8 +185,10 @@ class Execution:
         hostname: host of rank 0.
         rounds: one row per round: ``round``, ``wall_seconds`` (elapsed since the
             start of the round loop) and ``round_seconds`` (duration of the round).
-        client_rank: rank that simulated each client (indexed by client id).
-        client_row_rank: rank that wrote each ``/clients`` row.
+        client_rank: the rank that owns each client: holds its examples and state
+            (indexed by client id).
+        client_row_rank: rank that trained the client of each ``/clients`` row and
+            wrote it (not its owner when run.balance = round moved it).
         attrs: every attribute of ``/execution``; ``attrs["config"]`` holds the
             parsed execution-only configuration keys (``run.output``,
             ``run.progress``, ...) when the file has them, ``attrs["config_text"]``

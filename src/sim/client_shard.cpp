@@ -50,18 +50,25 @@ void take_state(std::span<const std::byte> in, std::size_t& at, Uplink* state, i
 }  // namespace
 
 ClientShard::ClientShard(data::FederatedDataset& data, const RunConfig& cfg,
-                         const comm::Communicator& comm, const train::LocalTrainer* trainer)
-    : data_(&data), comm_(&comm), seed_(cfg.run.seed), client_cfg_(cfg.client), rank_(comm.rank()) {
+                         const comm::Communicator& comm, const train::LocalTrainer* trainer,
+                         std::size_t model_params)
+    : data_(&data),
+      comm_(&comm),
+      seed_(cfg.run.seed),
+      client_cfg_(cfg.client),
+      rank_(comm.rank()),
+      overhead_(kOverheadFlopsPerParam * static_cast<double>(model_params)) {
   const int n = data.num_clients();
   budget_.resize(static_cast<std::size_t>(n));
   for (int c = 0; c < n; ++c) budget_[static_cast<std::size_t>(c)] = memory_budget(cfg.client, seed_, c);
   // A client's weight: the modelled cost of its step (a fixed number of steps
-  // costs the same whatever the client's size), at least 1.
+  // costs the same whatever the client's size) and of its visit, at least 1.
   std::vector<std::int64_t> cost(static_cast<std::size_t>(n));
   for (int c = 0; c < n; ++c) {
     const auto i = static_cast<std::size_t>(c);
     const std::int64_t samples = data.num_samples(c);
-    cost[i] = trainer ? std::max<std::int64_t>(1, std::llround(trainer->flops_within(samples, budget_[i]) / 1e3))
+    cost[i] = trainer ? std::max<std::int64_t>(
+                            1, std::llround((trainer->flops_within(samples, budget_[i]) + overhead_) / 1e3))
                       : samples;
   }
   owner_ = assign_clients(cost, comm.size());
@@ -75,7 +82,7 @@ bool ClientShard::place(std::vector<ClientVisit>& visits, Uplink* state) {
   std::vector<double> cost(visits.size());
   for (std::size_t i = 0; i < visits.size(); ++i) {
     home[i] = owner(visits[i].client);
-    cost[i] = visits[i].flops;
+    cost[i] = visits[i].flops > 0.0 ? visits[i].flops + overhead_ : 0.0;
   }
   const std::vector<int> worker =
       max_moves_ == 0 ? home : balance_round(cost, home, comm_->size(), max_moves_);

@@ -139,7 +139,7 @@ Simulation::Simulation(const RunConfig& cfg, std::string effective_ini,
     return pruning ? pruning->wrap(std::move(store)) : std::move(store);
   });
 
-  shard_ = std::make_unique<ClientShard>(*data_, cfg_, comm, trainer_.get());
+  shard_ = std::make_unique<ClientShard>(*data_, cfg_, comm, trainer_.get(), P);
   const auto [t0, t1] = test_rows(data_->test_size(), comm.rank(), comm.size());
   uplink_ = make_uplink(cfg_, net_->layout(), shard_->own());  // residual slots are filled lazily
   // Before the large allocations: refuse a run its nodes cannot hold.
