@@ -47,6 +47,21 @@ void take_state(std::span<const std::byte> in, std::size_t& at, Uplink* state, i
   at += static_cast<std::size_t>(bytes);
 }
 
+/// Calls read(message, position, id) for every record [int32 id][...] the
+/// ranks sent here; read advances the position past the rest of the record.
+template <class Read>
+void each_record(const comm::Received& in, int ranks, Read&& read) {
+  for (int r = 0; r < ranks; ++r) {
+    const auto msg = in.from(r);
+    std::size_t at = 0;
+    while (at < msg.size()) {
+      std::int32_t id = 0;
+      take(msg, at, &id, 1);
+      read(msg, at, id);
+    }
+  }
+}
+
 }  // namespace
 
 ClientShard::ClientShard(data::FederatedDataset& data, const RunConfig& cfg,
@@ -110,24 +125,19 @@ bool ClientShard::place(std::vector<ClientVisit>& visits, Uplink* state) {
     put(out, ex.y, static_cast<std::size_t>(rows));
     put_state(out, state, v.client);
   }
-  const comm::Received in = comm::exchange_bytes(*comm_, to);
-  for (int r = 0; r < comm_->size(); ++r) {
-    const auto msg = in.from(r);
-    std::size_t at = 0;
-    while (at < msg.size()) {
-      std::int32_t id = 0;
-      std::int64_t rows = 0;
-      take(msg, at, &id, 1);
-      take(msg, at, &rows, 1);
-      Guest g{id, guest_y_.size(), static_cast<std::size_t>(rows)};
-      guest_x_.resize(guest_x_.size() + g.rows * d);
-      guest_y_.resize(guest_y_.size() + g.rows);
-      take(msg, at, guest_x_.data() + g.row * d, g.rows * d);
-      take(msg, at, guest_y_.data() + g.row, g.rows);
-      take_state(msg, at, state, id);
-      guests_.push_back(g);
-    }
-  }
+  each_record(comm::exchange_bytes(*comm_, to), comm_->size(),
+              [&](std::span<const std::byte> msg, std::size_t& at, std::int32_t id) {
+                std::int64_t rows = 0;
+                take(msg, at, &rows, 1);
+                expects(rows >= 0, "ClientShard: negative example count");
+                Guest g{id, guest_y_.size(), static_cast<std::size_t>(rows)};
+                guest_x_.resize(guest_x_.size() + g.rows * d);
+                guest_y_.resize(guest_y_.size() + g.rows);
+                take(msg, at, guest_x_.data() + g.row * d, g.rows * d);
+                take(msg, at, guest_y_.data() + g.row, g.rows);
+                take_state(msg, at, state, id);
+                guests_.push_back(g);
+              });
   return true;
 }
 
@@ -143,16 +153,10 @@ void ClientShard::send_home(const std::vector<ClientVisit>& visits, Uplink* stat
     put_state(out, state, v.client);
   }
   state->drop_guests();
-  const comm::Received in = comm::exchange_bytes(*comm_, to);
-  for (int r = 0; r < comm_->size(); ++r) {
-    const auto msg = in.from(r);
-    std::size_t at = 0;
-    while (at < msg.size()) {
-      std::int32_t id = 0;
-      take(msg, at, &id, 1);
-      take_state(msg, at, state, id);
-    }
-  }
+  each_record(comm::exchange_bytes(*comm_, to), comm_->size(),
+              [&](std::span<const std::byte> msg, std::size_t& at, std::int32_t id) {
+                take_state(msg, at, state, id);
+              });
 }
 
 data::ExampleView ClientShard::examples(int client) {
