@@ -25,10 +25,18 @@ TINY = ["--data.num_clients", "40", "--server.clients_per_round", "8", "--server
         "--run.eval_every", "2", "--run.progress", "false"]
 
 
-def run(args, np_=1, check=True):
-    """Runs fedhpc under mpirun with np_ ranks; returns the CompletedProcess."""
+# After a rank exits non-zero, mpirun waits odls_base_sigkill_timeout (1 s)
+# before it kills the rest, about 2 s per run; a usage error ends every rank
+# by itself, so those runs skip the wait (35 of them, twice per CI run).
+NO_KILL_WAIT = {"OMPI_MCA_odls_base_sigkill_timeout": "0"}
+
+
+def run(args, np_=1, check=True, env=None):
+    """Runs fedhpc under mpirun with np_ ranks (env: extra environment);
+    returns the CompletedProcess."""
     cmd = [MPIEXEC, "-np", str(np_), "--oversubscribe", "--bind-to", "none", BIN] + args
-    p = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
+    p = subprocess.run(cmd, capture_output=True, text=True, timeout=600,
+                       env={**os.environ, **env} if env else None)
     if check and p.returncode != 0:
         raise AssertionError(f"{' '.join(cmd)} exited {p.returncode}\n{p.stdout}\n{p.stderr}")
     return p
@@ -58,7 +66,8 @@ class Tmp(unittest.TestCase):
         """args exit 2 with one fedhpc line naming needle and leave this directory as it was."""
         before = sorted(os.listdir(self.dir))
         o = self.out("never.h5")
-        p = run(args + ["--run.output", o] if "--run.output" not in args else args, np_=np_, check=False)
+        p = run(args + ["--run.output", o] if "--run.output" not in args else args, np_=np_, check=False,
+                env=NO_KILL_WAIT)
         self.assertEqual(p.returncode, 2, str(args) + p.stdout + p.stderr)
         ours = [l for l in p.stderr.splitlines() if "fedhpc:" in l]
         self.assertEqual(len(ours), 1, p.stderr)
