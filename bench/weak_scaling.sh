@@ -29,17 +29,19 @@ while [ $# -gt 0 ]; do
   esac
 done
 mkdir -p "$out"
-run1() { "$here/jobs/run-local.sh" -n 1 -c "$here/configs/default.ini" --server.rounds "$rounds" \
-  --server.clients_per_round 50 --run.progress false --run.overwrite true "$@" > /dev/null; }
+# One run of the default experiment at NP ranks, 50 clients per rank.
+run() {
+  local np="$1"; shift
+  "$here/jobs/run-local.sh" -n "$np" -c "$here/configs/default.ini" --server.rounds "$rounds" \
+    --server.clients_per_round $((50 * np)) --run.progress false --run.overwrite true "$@" > /dev/null
+}
 for k in $(seq 1 "$reps"); do
-  run1 --run.output "$out/pair_a_rep$k.h5" "$@" &
-  run1 --run.seed 2 --run.output "$out/pair_b_rep$k.h5" "$@"
+  run 1 --run.output "$out/pair_a_rep$k.h5" "$@" &
+  run 1 --run.seed 2 --run.output "$out/pair_b_rep$k.h5" "$@"
   wait
-  for run in 1:round 2:round 2:shard 4:round 4:shard; do
-    np="${run%%:*}"; balance="${run#*:}"
-    "$here/jobs/run-local.sh" -n "$np" -c "$here/configs/default.ini" --server.rounds "$rounds" \
-      --server.clients_per_round $((50 * np)) --run.progress false --run.overwrite true \
-      --run.balance "$balance" --run.output "$out/np${np}_${balance}_rep$k.h5" "$@" > /dev/null
+  for r in 1:round 2:round 2:shard 4:round 4:shard; do
+    np="${r%%:*}"; balance="${r#*:}"
+    run "$np" --run.balance "$balance" --run.output "$out/np${np}_${balance}_rep$k.h5" "$@"
   done
 done
 /usr/bin/python3 - "$out" "$reps" <<'PY'

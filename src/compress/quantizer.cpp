@@ -206,6 +206,17 @@ float float_value_ref(std::uint32_t code, FloatFormat f) {
   return neg ? -vf : vf;
 }
 
+/// The range of kLanes per-lane minima and maxima (0, 0 if every element was NaN).
+MinMax combine_lanes(const float* lo, const float* hi) noexcept {
+  float l = kInf, h = -kInf;
+  for (std::size_t j = 0; j < kLanes; ++j) {
+    l = lo[j] < l ? lo[j] : l;
+    h = hi[j] > h ? hi[j] : h;
+  }
+  if (!(l <= h)) l = h = 0.0f;  // every element NaN
+  return {l, h};
+}
+
 void reduce(const float* x, std::size_t n, float& lo_out, float& hi_out) {
   float lo[kLanes], hi[kLanes];  // (kLanes) per-lane running min / max
   for (std::size_t j = 0; j < kLanes; ++j) {
@@ -225,14 +236,9 @@ void reduce(const float* x, std::size_t n, float& lo_out, float& hi_out) {
     lo[j] = v < lo[j] ? v : lo[j];
     hi[j] = v > hi[j] ? v : hi[j];
   }
-  float l = kInf, h = -kInf;
-  for (std::size_t j = 0; j < kLanes; ++j) {
-    l = lo[j] < l ? lo[j] : l;
-    h = hi[j] > h ? hi[j] : h;
-  }
-  if (!(l <= h)) l = h = 0.0f;  // every element NaN
-  lo_out = l;
-  hi_out = h;
+  const MinMax r = combine_lanes(lo, hi);
+  lo_out = r.lo;
+  hi_out = r.hi;
 }
 
 }  // namespace
@@ -309,13 +315,8 @@ double RangeAccumulator::sum() const noexcept {
 }
 
 MinMaxMean RangeAccumulator::result() const noexcept {
-  float l = kInf, h = -kInf;
-  for (std::size_t j = 0; j < kLanes; ++j) {
-    l = lo_[j] < l ? lo_[j] : l;
-    h = hi_[j] > h ? hi_[j] : h;
-  }
-  if (!(l <= h)) l = h = 0.0f;  // every element NaN
-  return {l, h, sum() / static_cast<double>(n_)};
+  const MinMax r = combine_lanes(lo_, hi_);
+  return {r.lo, r.hi, sum() / static_cast<double>(n_)};
 }
 
 MinMax min_max_ref(const float* x, std::size_t n) {

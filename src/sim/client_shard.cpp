@@ -93,22 +93,23 @@ ClientShard::ClientShard(data::FederatedDataset& data, const RunConfig& cfg,
 }
 
 bool ClientShard::place(std::vector<ClientVisit>& visits, Uplink* state) {
+  guests_.clear();
+  guest_x_.clear();
+  guest_y_.clear();
+  for (ClientVisit& v : visits) v.worker = owner(v.client);
+  if (max_moves_ == 0) return false;
   std::vector<int> home(visits.size());
   std::vector<double> cost(visits.size());
   for (std::size_t i = 0; i < visits.size(); ++i) {
-    home[i] = owner(visits[i].client);
+    home[i] = visits[i].worker;
     cost[i] = visits[i].flops > 0.0 ? visits[i].flops + overhead_ : 0.0;
   }
-  const std::vector<int> worker =
-      max_moves_ == 0 ? home : balance_round(cost, home, comm_->size(), max_moves_);
+  const std::vector<int> worker = balance_round(cost, home, comm_->size(), max_moves_);
   bool moved = false;
   for (std::size_t i = 0; i < visits.size(); ++i) {
     visits[i].worker = worker[i];
     moved = moved || worker[i] != home[i];
   }
-  guests_.clear();
-  guest_x_.clear();
-  guest_y_.clear();
   if (!moved) return false;
   // Each moved client: [int32 id][int64 rows][rows x features floats][rows int32 labels][state].
   const auto d = static_cast<std::size_t>(data_->input_shape().size());

@@ -195,8 +195,9 @@ std::uint64_t EncodedStore::transient_bytes() const {
   // The decode tile (and the anchor's under FedProx) plus the codec kernels'
   // block scratch (on the stack, held while a tile is encoded or decoded) and,
   // with stochastic rounding, the step's UniformStream (on the stack).
-  if (local_.spec().codec == compress::StorageSpec::Codec::kFp32) return 4ull * (transient_.size() + anchor_.size());
-  return 4ull * (transient_.size() + anchor_.size()) + compress::kCodecScratchBytes +
+  const std::uint64_t tiles = 4ull * (transient_.size() + anchor_.size());
+  if (local_.spec().codec == compress::StorageSpec::Codec::kFp32) return tiles;
+  return tiles + compress::kCodecScratchBytes +
          (rounding_ == compress::Rounding::kStochastic ? sizeof(UniformStream) : 0);
 }
 

@@ -601,6 +601,7 @@ class Memory(Tmp):
             terms = terms.decode() if isinstance(terms, bytes) else terms
             peak = int(f["/execution/peak_rss_bytes"][-1])  # summed over the 2 ranks
         self.assertIn("error-feedback residuals of the", terms)
+        self.assertIn("up to 8 clients of other ranks trained here", terms)  # run.balance = round
         residuals = 2000 * (61850 * 4 + 16) / 2  # per rank, at least
         self.assertGreater(est, residuals)
         self.assertLess(est, 1.3 * residuals)

@@ -98,6 +98,17 @@ TEST(Sharding, BalanceRoundEvensOutTheSampledLoad) {
   EXPECT_EQ(sim::balance_round(flat, even, 2, 25), even);
   EXPECT_EQ(sim::balance_round(cost, std::vector<int>(100, 0), 1, 25), std::vector<int>(100, 0));
 
+  // Within the tolerance (1 %) nothing moves; without it the same round would.
+  const std::vector<double> near{50.0, 0.4, 49.9};  // loads 50.4 and 49.9: 0.5 % above the mean
+  const std::vector<int> near_home{0, 0, 1};
+  EXPECT_EQ(sim::balance_round(near, near_home, 2, 8), near_home);
+  EXPECT_NE(sim::balance_round(near, near_home, 2, 8, 0.0), near_home);
+  // A rank takes at most `cap` clients of others: ranks 0 and 1 could each send 2 to rank 2.
+  std::vector<int> two(100);
+  for (std::size_t i = 0; i < two.size(); ++i) two[i] = static_cast<int>(i % 2);
+  const auto taken = sim::balance_round(cost, two, 3, 2);
+  EXPECT_EQ(std::count(taken.begin(), taken.end(), 2), 2) << "rank 2 takes 2 and no more";
+
   // Four ranks, everything at home on rank 3: the others get work, no rank above the start.
   const auto four = sim::balance_round(cost, std::vector<int>(100, 3), 4, 100);
   for (int r = 0; r < 4; ++r) EXPECT_GT(load(four, r), 0.2 * total) << r;
